@@ -1,0 +1,101 @@
+"""`/openapi.json`: the HTTP contract, written down once for clients and tests."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("openapi", __name__)
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _problems(*statuses: int) -> dict:
+    return {str(status): {"description": "Problem details (RFC 9457)",
+                          "content": {"application/problem+json": {"schema": _PROBLEM}}}
+            for status in statuses}
+
+
+_BOX = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4,
+        "description": "x, y, width, height in pixels of the upright image"}
+
+CHECK = {
+    "type": "object",
+    "required": ["id", "verdict", "fake_probability", "faces", "scope", "model_version", "image", "cached",
+                 "elapsed_ms"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "verdict": {"type": "string", "enum": ["fake", "real", "uncertain"]},
+        "fake_probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "faces": {"type": "array", "items": {
+            "type": "object", "required": ["box", "fake_probability"],
+            "properties": {"box": _BOX, "fake_probability": {"type": "number", "minimum": 0, "maximum": 1}}}},
+        "scope": {"type": "string", "enum": ["faces", "no_face"]},
+        "model_version": {"type": "string"},
+        "image": {"type": "object", "required": ["sha256", "width", "height", "format"], "properties": {
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1},
+            "format": {"type": "string"}}},
+        "cached": {"type": "boolean"},
+        "elapsed_ms": {"type": "number", "minimum": 0},
+        "created_at": {"type": "string", "format": "date-time"},
+        "page_url": {"type": ["string", "null"]},
+        "source_url": {"type": ["string", "null"]},
+        "note": {"type": "string", "description": "present when scope is no_face"},
+    },
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Deepfake Guard API", "version": "1",
+             "description": "Self-hosted deepfake check. Authenticate with `Authorization: Bearer <key>`."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Check": CHECK,
+            "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": ["string", "null"]}}},
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/checks": {"post": {
+            "summary": "Check an image for signs of manipulation",
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+                    "image": {"type": "string", "format": "binary"},
+                    "page_url": {"type": "string", "maxLength": 2048},
+                    "source_url": {"type": "string", "maxLength": 2048}}}},
+                "image/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "parameters": [
+                {"name": "page_url", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "with a raw image body: the page the image was on"},
+                {"name": "source_url", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "with a raw image body: where the image came from"}],
+            "responses": {"200": {"description": "The verdict",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
+                          **_problems(401, 413, 415, 422)}}},
+        "/api/v1/checks/{check_id}": {"get": {
+            "summary": "Read a check made with your key",
+            "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The check",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
+                          **_problems(401, 404)}}},
+        "/api/v1/model": {"get": {
+            "summary": "The model that answers checks: version, threshold, uncertain band, metrics",
+            "responses": {"200": {"description": "Model information",
+                                  "content": {"application/json": {"schema": {"type": "object", "required": [
+                                      "version", "threshold", "uncertain_band", "input_size"]}}}},
+                          **_problems(401)}}},
+        "/healthz": {"get": {"summary": "The process is alive", "security": [],
+                             "responses": {"200": {"description": "alive"}}}},
+        "/readyz": {"get": {"summary": "The model is loaded and the store reachable", "security": [],
+                            "responses": {"200": {"description": "ready"}, **_problems(503)}}},
+        "/openapi.json": {"get": {"summary": "This document", "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return SPEC

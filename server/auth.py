@@ -1,0 +1,66 @@
+"""Bearer API keys: `Authorization: Bearer <key>` checked in constant time.
+
+With no key configured the API serves loopback clients only: a developer on their own machine
+needs no key, and a server reachable from a network never runs open (`serve` also refuses to
+bind a non-loopback address without keys).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from functools import wraps
+from typing import Callable
+
+from flask import current_app, g, request
+
+from .errors import Problem
+
+
+def key_id(key: str) -> str:
+    """A short, non-reversible name for a key, safe to store with a check and to log."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Missing or invalid API key", detail,
+                   headers={"WWW-Authenticate": 'Bearer realm="deepfake-guard"'})
+
+
+def authenticate() -> str:
+    """Return the caller's key id or raise a 401 problem."""
+    keys: list[str] = current_app.config["SETTINGS"].api_keys
+    if not keys:
+        if is_loopback(request.remote_addr):
+            return "loopback"
+        raise _unauthorized("This server has no API keys configured (DFG_API_KEYS) and only "
+                            "answers clients on the same machine. Ask its operator for a key.")
+    header = request.headers.get("Authorization", "")
+    scheme, _, supplied = header.partition(" ")
+    if scheme.lower() != "bearer" or not supplied.strip():
+        raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+    supplied_bytes = supplied.strip().encode()
+    # Compare against every key so the time taken does not reveal which one nearly matched.
+    matched = None
+    for key in keys:
+        if hmac.compare_digest(supplied_bytes, key.encode()):
+            matched = key
+    if matched is None:
+        raise _unauthorized("The API key is not valid. Check the key in the extension's options.")
+    return key_id(matched)
+
+
+def require_key(view: Callable) -> Callable:
+    """Decorator for API views: authenticates and stores the caller's key id in `g.client`."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.client = authenticate()
+        return view(*args, **kwargs)
+    return wrapper

@@ -1,0 +1,54 @@
+"""The `deepfake-guard` command: serve, and the model and feedback commands registered below."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .auth import is_loopback
+from .settings import Settings
+
+GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Deepfake Guard: a self-hosted deepfake check for the browser."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--dev", is_flag=True, help="Flask's development server (one process, auto-reload) instead of gunicorn.")
+def serve(host: str, port: int, dev: bool) -> None:
+    """Serve the API with gunicorn (settings from DFG_* variables)."""
+    settings = Settings()
+    if not settings.api_keys and not _is_loopback_host(host):
+        raise click.UsageError(f"refusing to listen on {host} without API keys: set DFG_API_KEYS "
+                               "(comma-separated), or listen on 127.0.0.1.")
+    if not settings.api_keys:
+        click.echo("No API keys configured (DFG_API_KEYS): serving clients on this machine only.", err=True)
+    if dev:
+        from . import create_app
+        create_app().run(host=host, port=port, debug=False)
+        return
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+                               "--bind", f"{_bracket(host)}:{port}", "server:create_app()"])
+
+
+def _is_loopback_host(host: str) -> bool:
+    return host == "localhost" or is_loopback(host.strip("[]"))
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _register_optional_commands() -> None:
+    from models.cli import register as register_models
+    register_models(main)
+
+
+_register_optional_commands()

@@ -1,0 +1,1 @@
+"""Faces, classifier runtime and the pipeline between them."""

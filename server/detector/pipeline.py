@@ -1,0 +1,76 @@
+"""Faces first, then the classifier: from a decoded image to a verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from ..intake import DecodedImage
+from .classifier import Classifier, ModelInfo
+from .crops import crop_face
+from .faces import FaceDetector
+
+NO_FACE_NOTE = ("No face was found, so the whole image was scored. The model was trained on face "
+                "crops: treat this verdict as weak evidence.")
+
+
+@dataclass(frozen=True)
+class FaceScore:
+    box: tuple[int, int, int, int]   # x, y, w, h in pixels of the upright original image
+    fake_probability: float
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: str                      # "fake" | "real" | "uncertain"
+    fake_probability: float
+    faces: list[FaceScore]
+    scope: str                        # "faces" | "no_face"
+    model_version: str
+
+
+def decide(fake_probability: float, info: ModelInfo) -> str:
+    """The verdict for a probability: 'uncertain' inside the model's band, else by the threshold."""
+    low, high = info.uncertain_band
+    if low < high and low <= fake_probability < high:
+        return "uncertain"
+    return "fake" if fake_probability >= info.threshold else "real"
+
+
+def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The whole image squeezed to size×size, for images without a face."""
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR, reducing_gap=2.0))
+
+
+class Detector:
+    """Finds faces, scores each crop in one batch, and turns the highest score into a verdict."""
+
+    def __init__(self, classifier: Classifier, faces: FaceDetector, max_faces: int = 8) -> None:
+        self.classifier = classifier
+        self.faces = faces
+        self.max_faces = max_faces
+
+    def assess(self, image: DecodedImage) -> Assessment:
+        size = self.classifier.info.input_size
+        found = self.faces.detect(image.rgb)[: self.max_faces]
+        if found:
+            crops = np.stack([crop_face(image.rgb, face.box, size=size) for face in found])
+        else:
+            crops = whole_image(image.rgb, size)[None]
+        scores = self.classifier.predict(crops)
+        fake_probability = float(scores.max())
+        faces = [FaceScore(box=_to_original(face.box, image.scale, image.width, image.height),
+                           fake_probability=round(float(score), 6))
+                 for face, score in zip(found, scores)]
+        return Assessment(verdict=decide(fake_probability, self.classifier.info),
+                          fake_probability=round(fake_probability, 6), faces=faces,
+                          scope="faces" if found else "no_face", model_version=self.classifier.version)
+
+
+def _to_original(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:
+    if scale == 1.0:
+        return tuple(int(v) for v in box)
+    x, y, w, h = (v / scale for v in box)
+    x, y = max(0, round(x)), max(0, round(y))
+    return x, y, min(round(w), width - x), min(round(h), height - y)

@@ -1,0 +1,75 @@
+"""RFC 9457 problem details: every error the API returns, never HTML, never a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_TYPE_BASE = "https://deepfake-guard.dev/problems/"
+log = logging.getLogger(__name__)
+
+# Clearer details than Werkzeug's defaults for the statuses a client meets most.
+_DEFAULT_DETAIL = {
+    404: "No such resource. See GET /openapi.json for the API.",
+    405: "This method is not allowed on this resource. See GET /openapi.json for the API.",
+}
+
+
+class Problem(Exception):
+    """A domain error that becomes a problem+json response.
+
+    Args:
+        status: HTTP status code.
+        slug: short machine-readable name; the problem `type` is PROBLEM_TYPE_BASE + slug.
+        title: short summary, the same for every occurrence of this problem.
+        detail: what was wrong in this request and what to do about it.
+        extra: further members for the body (e.g. the limit that was exceeded).
+    """
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, headers: dict | None = None,
+                 **extra: object) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(status: int, slug: str, title: str, detail: str, headers: dict | None = None,
+                     **extra: object) -> Response:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
+            "instance": request.path if request else None, **extra}
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    detail = _DEFAULT_DETAIL.get(status) or error.description or error.name
+    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+    if status == 413:
+        limit = request.max_content_length if request else None
+        detail = (f"The request body is larger than the limit of {limit} bytes (DFG_MAX_UPLOAD_BYTES). "
+                  "Send a smaller image." if limit else detail)
+        return problem_response(413, "payload-too-large", "Request body too large", detail, headers,
+                                limit_bytes=limit)
+    slug = error.name.lower().replace(" ", "-")
+    return problem_response(status, slug, error.name, detail, headers)
+
+
+def _problem(error: Problem) -> Response:
+    return problem_response(error.status, error.slug, error.title, error.detail, error.headers, **error.extra)
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(500, "internal-error", "Internal server error",
+                            "The server failed to handle this request; it has been logged. Try again later.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Problem, _problem)
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,136 @@
+"""Image intake: bytes in, an upright RGB array out, or a problem that says what was wrong.
+
+The format is recognised from the bytes (Pillow's sniffing), never from the declared content
+type. Pixel limits are checked from the header, before anything is decoded.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+from .errors import Problem
+
+# Formats we accept, as Pillow names its openers. Its JPEG opener also returns MPO images
+# (many camera JPEGs), which we report as jpeg.
+ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP"] + (["AVIF"] if features.check("avif") else [])
+FORMAT_NAMES = {"MPO": "jpeg"}
+# Large JPEGs are decoded at a reduced scale (DCT scaling, a cheap power-of-two reduction) as
+# long as the longer side stays at least this long: faces keep enough pixels for a 256² crop.
+WORK_LONG_SIDE = 2048
+_BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as browsers do
+# Our own pixel limit (DFG_MAX_PIXELS) is checked as soon as the header is read, before any
+# decoding, with a message that names the size; Pillow's global guard would fire first without it.
+Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upright RGB image and what we know about the original."""
+
+    rgb: np.ndarray        # H×W×3 uint8, EXIF orientation applied, possibly reduced (see `scale`)
+    width: int             # of the upright original
+    height: int
+    format: str            # "jpeg", "png", "webp", "gif", "bmp", "avif"
+    sha256: str            # of the bytes as received
+    scale: float           # rgb width / original width (1.0 unless a large JPEG was reduced)
+
+
+def _unsupported(detail: str) -> Problem:
+    return Problem(415, "unsupported-image", "Unsupported image", detail,
+                   accepted_formats=[f.lower() for f in ACCEPTED_FORMATS])
+
+
+def _corrupt(detail: str) -> Problem:
+    return Problem(422, "corrupt-image", "Image could not be decoded", detail)
+
+
+def _looks_like_svg(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise _corrupt("The request carried no image bytes. Send the image as the multipart field "
+                       "'image' or as the raw body with an image/* content type.")
+    if _looks_like_svg(data[:1024]):
+        raise _unsupported("SVG is vector graphics, not a photo. Send a raster image (JPEG, PNG, WebP…).")
+    try:
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except UnidentifiedImageError:
+        raise _unsupported("The bytes are not an image in a supported format "
+                           f"({', '.join(f.lower() for f in ACCEPTED_FORMATS)}).")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise _corrupt(f"The image header could not be read ({error}). The file may be truncated or corrupt.")
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise _corrupt(f"The image claims to be {width}×{height} pixels, which is not a picture.")
+    if width * height > max_pixels:
+        raise _too_many_pixels(image.size, max_pixels)
+    return image
+
+
+def _too_many_pixels(size: tuple[int, int], max_pixels: int) -> Problem:
+    return Problem(413, "too-many-pixels", "Image has too many pixels",
+                   f"The image is {size[0]}×{size[1]} pixels; the limit is {max_pixels / 1e6:g} MP (DFG_MAX_PIXELS). "
+                   "Send a smaller image.", limit_pixels=max_pixels)
+
+
+def _reduce_jpeg(image: Image.Image) -> None:
+    long_side = max(image.size)
+    if image.format in ("JPEG", "MPO") and long_side > 2 * WORK_LONG_SIDE:
+        factor = WORK_LONG_SIDE / long_side
+        image.draft("RGB", (int(image.size[0] * factor) + 1, int(image.size[1] * factor) + 1))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB, scaling deep images and flattening alpha on white."""
+    mode = image.mode
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 1.0 if mode == "F" and values.max(initial=0) <= 1.0 else (255.0 if values.max(initial=0) <= 255 else 65535.0)
+        grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "P" and "transparency" in image.info:
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+    """Decode image bytes into an upright RGB array.
+
+    Args:
+        data: the bytes as received.
+        max_pixels: refuse images with more pixels than this (checked before decoding).
+
+    Returns:
+        The decoded image. Raises `Problem` (413/415/422) for anything that is not a usable image.
+    """
+    image = _open(data, max_pixels)
+    original_size = image.size
+    image_format = FORMAT_NAMES.get(image.format, image.format.lower())
+    try:
+        image.seek(0)  # animated GIF/WebP: the first frame
+        _reduce_jpeg(image)
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise _corrupt(f"The image data could not be decoded ({error}). The file may be truncated or corrupt.")
+    reduced_width = image.size[0]
+    try:
+        upright = ImageOps.exif_transpose(image)
+    except Exception:  # a malformed EXIF block must not cost the check: keep the stored orientation
+        upright = image
+    rotated = upright.size != image.size
+    width, height = (original_size[1], original_size[0]) if rotated else original_size
+    rgb = np.asarray(_to_rgb(upright), dtype=np.uint8)
+    return DecodedImage(rgb=rgb, width=width, height=height, format=image_format,
+                        sha256=hashlib.sha256(data).hexdigest(),
+                        scale=reduced_width / original_size[0])

@@ -1,0 +1,27 @@
+"""Shared fixtures: the real app from the factory, a real SQLite file, the shipped model."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+API_KEY = "test-key-0123456789"
+
+
+@pytest.fixture
+def app(tmp_path):
+    from server import create_app
+
+    return create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY]})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {API_KEY}"}
