@@ -9,6 +9,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from . import errors, store
+from .images import ImageStore
 from .settings import Settings
 
 
@@ -28,13 +29,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.init_app(app)
     store.init_app(app, settings.database_url)
+    app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
+                                          settings.image_cache_max_mb * 1024 * 1024)
     from .detector import service
     service.init_app(app, settings)
     if settings.extension_origins:
         CORS(app, origins=settings.extension_origins, resources={r"/api/*": {}, r"/readyz": {}},
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
-    from .api import checks, health, model, openapi
-    for blueprint in (checks.bp, model.bp, health.bp, openapi.bp):
+    from .api import checks, disputes, health, model, openapi
+    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     return app

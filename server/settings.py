@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 50_000_000
 
+    # Images and review
+    image_retention_hours: float = 24.0
+    image_cache_max_mb: int = 1024
+    review_uncertain_per_day: int = 50
+
     # Serving processes
     workers: int = 2
     threads: int = 4

@@ -25,3 +25,18 @@ def client(app):
 @pytest.fixture
 def auth():
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+def forced_model(tmp_path, band: tuple[float, float], threshold: float = 0.5, version: str = "forced-test"):
+    """A copy of the shipped model whose metadata forces verdicts (e.g. band (0, 1) → always uncertain)."""
+    import json
+    import shutil
+
+    import models
+
+    folder = tmp_path / f"model-{version}"
+    shutil.copytree(models.DEFAULT_MODEL_DIR, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata.update(threshold=threshold, uncertain_band=list(band), version=version)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder

@@ -11,10 +11,15 @@ from ..detector.pipeline import NO_FACE_NOTE, Assessment
 from ..detector.service import detector
 from ..errors import Problem
 from ..intake import DecodedImage, decode_image
+from ..review import dispute_json, queue_uncertain, review_for, review_json
 from ..store import Check, store
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
+
+
+def images():
+    return current_app.extensions["images"]
 
 
 def _optional_url(name: str, value: str | None) -> str | None:
@@ -63,8 +68,8 @@ def check_json(check: Check, cached: bool = False) -> dict:
     return body
 
 
-def _record(image: DecodedImage, assessment: Assessment, elapsed_ms: float, context) -> Check:
-    check = Check(
+def _new_check(image: DecodedImage, assessment: Assessment, elapsed_ms: float, context) -> Check:
+    return Check(
         id=str(uuid.uuid4()), client=g.client, sha256=image.sha256, width=image.width, height=image.height,
         format=image.format, verdict=assessment.verdict, fake_probability=assessment.fake_probability,
         faces=[{"box": list(face.box), "fake_probability": face.fake_probability} for face in assessment.faces],
@@ -72,9 +77,18 @@ def _record(image: DecodedImage, assessment: Assessment, elapsed_ms: float, cont
         page_url=_optional_url("page_url", context.get("page_url")),
         source_url=_optional_url("source_url", context.get("source_url")),
     )
+
+
+def _record(check: Check, data: bytes) -> None:
+    """Store the check; keep the bytes for a later dispute; queue an uncertain verdict for review."""
+    settings = current_app.config["SETTINGS"]
+    images().remember(check.sha256, data)
     with store().session() as session:
         session.add(check)
-    return check
+        session.flush()
+        # The image is written durably before the row that points at it is committed.
+        if check.verdict == "uncertain" and queue_uncertain(session, check, settings.review_uncertain_per_day):
+            images().keep(check.sha256, data)
 
 
 @bp.post("")
@@ -84,16 +98,27 @@ def create_check():
     data, context = _image_bytes()
     image = decode_image(data, current_app.config["SETTINGS"].max_pixels)
     assessment = detector().assess(image)
-    check = _record(image, assessment, (time.perf_counter() - started) * 1000, context)
+    check = _new_check(image, assessment, (time.perf_counter() - started) * 1000, context)
+    _record(check, data)
     return check_json(check), 200
+
+
+def find_check(session, check_id: str) -> Check:
+    """The caller's check, or a 404 problem (another key's check is not found either)."""
+    check = session.get(Check, check_id)
+    if check is None or check.client != g.client:
+        raise Problem(404, "check-not-found", "Check not found",
+                      f"There is no check '{check_id}' made with your API key.")
+    return check
 
 
 @bp.get("/<check_id>")
 @require_key
 def read_check(check_id: str):
     with store().session() as session:
-        check = session.get(Check, check_id)
-    if check is None or check.client != g.client:
-        raise Problem(404, "check-not-found", "Check not found",
-                      f"There is no check '{check_id}' made with your API key.")
-    return check_json(check)
+        check = find_check(session, check_id)
+        dispute, item = review_for(session, check, g.client)
+        body = check_json(check)
+        body["dispute"] = dispute_json(dispute, item)
+        body["review"] = review_json(item)
+    return body

@@ -10,17 +10,19 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .tables import Base, Check
+from .tables import Base, Check, Dispute, ReviewItem
 
-__all__ = ["Store", "Check", "store"]
+__all__ = ["Store", "Check", "Dispute", "ReviewItem", "store"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets readers run beside a writer; busy_timeout waits for a lock instead of failing.
+    # WAL lets readers run beside a writer; busy_timeout waits for a lock instead of failing;
+    # synchronous=FULL makes a commit survive power loss, not only a crash (a 202 is a promise).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -35,3 +35,56 @@ class Check(Base):
     elapsed_ms: Mapped[float] = mapped_column(Float)
     page_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Dispute(Base):
+    """A user's "this verdict is wrong": one per check and client (a repeat updates it)."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (UniqueConstraint("check_id", "client", name="uq_dispute_check_client"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    check_id: Mapped[str] = mapped_column(ForeignKey("checks.id"), index=True)
+    client: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(8))                          # "real" | "fake"
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ReviewItem(Base):
+    """One image for reviewers: the outbox row that becomes a Label Studio task, and its outcome.
+
+    Keyed by the image's sha256, so the same picture checked or disputed twice is reviewed once.
+    """
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    ext_id: Mapped[str] = mapped_column(String(80), unique=True)           # our id in the task data
+    check_id: Mapped[str] = mapped_column(ForeignKey("checks.id"), index=True)  # the check that queued it
+    reason: Mapped[str] = mapped_column(String(16))                        # "disputed" | "uncertain"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # Outbox: pending → sent. A row is claimed by one sync at a time, for a lease.
+    push_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data_stale: Mapped[bool] = mapped_column(Boolean, default=False)        # task data must be re-sent
+    ls_task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Review outcome, from Label Studio annotations.
+    label: Mapped[str | None] = mapped_column(String(8), nullable=True)    # resolved "real" | "fake"
+    reviewer_count: Mapped[int] = mapped_column(Integer, default=0)
+    votes: Mapped[dict] = mapped_column(JSON, default=dict)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_in_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    @property
+    def status(self) -> str:
+        """queued (not yet in Label Studio), in_review, or relabeled (reviewers agreed on a label)."""
+        if self.label:
+            return "relabeled"
+        return "in_review" if self.push_state == "sent" else "queued"
