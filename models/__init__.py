@@ -1,0 +1,7 @@
+"""Model code: architectures, data, training, evaluation, export and the registry.
+
+Importing this package is cheap: TensorFlow is imported only by the modules that train or export.
+"""
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
