@@ -1,0 +1,16 @@
+// The extension's service worker: listeners only, registered synchronously at the top level so
+// Chrome can wake the worker for them. It keeps no state in globals — Chrome stops the worker
+// whenever it is idle; what must last lives in chrome.storage.local.
+import { MENU_ITEM_ID, createContextMenu } from "./context-menu.js";
+import { checkImage } from "./check-image.js";
+import { handleMessage } from "./messages.js";
+
+chrome.runtime.onInstalled.addListener(createContextMenu);
+
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId === MENU_ITEM_ID) {
+    checkImage(info, tab);
+  }
+});
+
+chrome.runtime.onMessage.addListener(handleMessage);

@@ -1,0 +1,71 @@
+// The overlay's side of the conversation with the worker. One overlay per check (keyed by the
+// worker's request id); checking an image again replaces its overlay. This state lives in the
+// page's isolated world, which lasts as long as the page — unlike the worker's globals.
+(() => {
+  const ns = (globalThis.deepfakeGuard ??= {});
+  if (ns.overlaysReady) return;
+  ns.overlaysReady = true;
+
+  const overlays = new Map();      // request id → { view, image, stopFollowing }
+  const requestFor = new WeakMap(); // image → request id of its overlay
+
+  function remove(requestId) {
+    const overlay = overlays.get(requestId);
+    if (!overlay) return;
+    overlays.delete(requestId);
+    overlay.stopFollowing();
+    overlay.view.close();
+  }
+
+  function start(requestId, srcUrl) {
+    const image = ns.findImage(srcUrl);
+    if (image && requestFor.has(image)) remove(requestFor.get(image));
+    const view = new ns.OverlayView({
+      onClose: () => remove(requestId),
+      onDispute: (label, comment) => chrome.runtime.sendMessage({ type: "dispute", checkId: view.checkId, label, comment }),
+      onOpenOptions: () => chrome.runtime.sendMessage({ type: "open-options" }),
+      onRetry: () => {
+        remove(requestId);
+        chrome.runtime.sendMessage({ type: "retry", srcUrl });
+      },
+    });
+    let stopFollowing = () => {};
+    if (image) {
+      requestFor.set(image, requestId);
+      stopFollowing = ns.follow(image, view);
+    } else {
+      view.float();
+    }
+    overlays.set(requestId, { view, image, stopFollowing });
+  }
+
+  chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+    if (sender.id !== chrome.runtime.id) return false;
+    const view = overlays.get(message.requestId)?.view;
+    switch (message.type) {
+      case "ping":
+        sendResponse({ ready: true });
+        return false;
+      case "start":
+        start(message.requestId, message.srcUrl);
+        sendResponse({ started: true });
+        return false;
+      case "progress":
+        view?.showProgress(message.text);
+        break;
+      case "read-image":
+        ns.readImage(overlays.get(message.requestId)?.image ?? null, message.srcUrl).then(sendResponse);
+        return true;
+      case "result":
+        view?.showResult(message);
+        break;
+      case "error":
+        view?.showError(message.error);
+        break;
+      default:
+        return false;
+    }
+    sendResponse({ ok: Boolean(view) });
+    return false;
+  });
+})();

@@ -1,0 +1,84 @@
+// How a check reads to a person: verdict words, percentages, review status, times. Pure functions
+// shared by the worker (which sends ready-made text to the overlay) and the popup.
+
+const VERDICTS = {
+  fake: { label: "Likely fake", tone: "fake" },
+  real: { label: "Likely real", tone: "real" },
+  uncertain: { label: "Uncertain", tone: "uncertain" },
+};
+
+export const NO_FACE_NOTE = "No face found: the whole image was scored, which is weak evidence.";
+
+/** @param {number} probability 0..1 @returns {string} e.g. "87%" */
+export function percent(probability) {
+  return `${Math.round(Number(probability) * 100)}%`;
+}
+
+/** @param {string} verdict fake | real | uncertain */
+export function verdictLabel(verdict) {
+  return VERDICTS[verdict] ?? { label: String(verdict), tone: "uncertain" };
+}
+
+/**
+ * Everything the overlay draws for a check, as text and numbers.
+ * @param {object} check the server's check JSON
+ */
+export function presentCheck(check) {
+  const { label, tone } = verdictLabel(check.verdict);
+  const faces = check.faces ?? [];
+  const counted = check.scope === "faces"
+    ? `${faces.length} face${faces.length === 1 ? "" : "s"} checked`
+    : "whole image checked";
+  return {
+    label, tone,
+    percentText: percent(check.fake_probability),
+    summary: `${percent(check.fake_probability)} fake probability · ${counted}`,
+    note: check.scope === "no_face" ? NO_FACE_NOTE : null,
+    faces: faces.map((face) => ({ box: face.box, percentText: percent(face.fake_probability) })),
+    imageSize: { width: check.image?.width, height: check.image?.height },
+    modelVersion: check.model_version,
+    reviewText: reviewText(check),
+  };
+}
+
+/**
+ * The state of a check's dispute and human review in a few words, or null when there is none.
+ * @param {{verdict?: string, dispute?: object|null, review?: object|null}} check
+ */
+export function reviewText(check) {
+  const { dispute, review } = check;
+  const status = review?.status ?? dispute?.status;
+  if (!status) {
+    return null;
+  }
+  const said = dispute ? `You said ${dispute.label}. ` : "";
+  if (status === "relabeled") {
+    const label = review?.label;
+    if (label && label === check.verdict) {
+      return `${said}Reviewers confirmed: ${label}.`;
+    }
+    return `${said}Reviewers relabeled it as ${label ?? "another label"}.`;
+  }
+  if (status === "in_review") {
+    return `${said}In review.`;
+  }
+  // Queued: by the user's dispute, or by the server itself for an uncertain verdict.
+  return dispute ? `${said}Sent for review (queued).` : "Queued for human review.";
+}
+
+/**
+ * "just now", "5 min ago", "3 h ago", "2 days ago", then the date.
+ * @param {number} then milliseconds since the epoch
+ * @param {number} now
+ */
+export function relativeTime(then, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  if (days < 7) return `${days} day${days === 1 ? "" : "s"} ago`;
+  return new Date(then).toLocaleDateString();
+}

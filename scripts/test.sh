@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh Debian machine, start the services they use, run them.
+# Usage: scripts/test.sh [pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "Python environment (.venv) with the project and its test extras"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+# --- Browser tests (extension/, tests/e2e): Chromium, a virtual screen, ESLint ------------------
+step "Browser test tools: Debian's chromium, xvfb, xauth and xdotool (installed if missing)"
+browser_packages=()
+[ -x /usr/bin/chromium ] || browser_packages+=(chromium)
+command -v xvfb-run >/dev/null || browser_packages+=(xvfb)
+command -v xauth >/dev/null || browser_packages+=(xauth)     # xvfb-run needs it; xvfb only recommends it
+command -v xdotool >/dev/null || browser_packages+=(xdotool)
+if [ ${#browser_packages[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${browser_packages[@]}" >/dev/null
+fi
+
+step "Extension lint: npm ci and ESLint in extension/"
+if ! command -v npm >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+(cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint .)
+# --- end of the browser tests block -------------------------------------------------------------
+
+step "Tests"
+.venv/bin/python -m pytest "$@"
