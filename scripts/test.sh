@@ -31,5 +31,12 @@ fi
 (cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint .)
 # --- end of the browser tests block -------------------------------------------------------------
 
+# --- Label Studio (feedback/, tests/integration): its own venv; the tests start and stop it ------
+step "Label Studio server in .labelstudio/venv (scripts/labelstudio.sh install)"
+labelstudio_started=$(date +%s)
+scripts/labelstudio.sh install
+printf 'Label Studio install: %ss (the tests print their own start times)\n' "$(( $(date +%s) - labelstudio_started ))"
+# --- end of the Label Studio block --------------------------------------------------------------
+
 step "Tests"
 .venv/bin/python -m pytest "$@"

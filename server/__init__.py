@@ -37,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         CORS(app, origins=settings.extension_origins, resources={r"/api/*": {}, r"/readyz": {}},
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
-    from .api import checks, disputes, health, model, openapi
-    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, openapi.bp):
+    from .api import checks, disputes, health, labelstudio, model, openapi
+    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp):
         app.register_blueprint(blueprint)
     return app

@@ -46,9 +46,15 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _register_optional_commands() -> None:
+def _register_commands() -> None:
+    from feedback.cli import register as register_feedback
     from models.cli import register as register_models
+
+    from .extension_cli import extension
+
     register_models(main)
+    register_feedback(main)
+    main.add_command(extension)
 
 
-_register_optional_commands()
+_register_commands()

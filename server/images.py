@@ -46,12 +46,12 @@ def _write_atomic(path: Path, data: bytes, durable: bool) -> None:
 class ImageStore:
     """Checked images (bounded cache) and images under review (kept durably)."""
 
-    def __init__(self, root: Path, retention_hours: float, max_cache_bytes: int) -> None:
+    def __init__(self, root: Path, retention_hours: float, max_cache_bytes: int, auto_prune: bool = True) -> None:
         self.cache_dir = Path(root) / "cache"
         self.kept_dir = Path(root) / "kept"
         self.retention_seconds = retention_hours * 3600
         self.max_cache_bytes = max_cache_bytes
-        self._next_prune = 0.0
+        self._next_prune = 0.0 if auto_prune else float("inf")
         self._prune_lock = threading.Lock()
 
     @staticmethod

@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     workers: int = 2
     threads: int = 4
 
+    # Label Studio review loop (feedback/): unset URL or key = disputes queue, nothing is pushed
+    label_studio_url: str | None = None
+    label_studio_api_key: str | None = None
+    label_studio_project: str = Field(default="Deepfake Guard", min_length=1, max_length=50)  # LS limit
+    label_studio_webhook_secret: str | None = None
+    label_studio_timeout_seconds: float = 30.0
+    public_url: str | None = None                 # how Label Studio reaches this server (webhook)
+    sync_interval_seconds: float = 60.0
+    sync_batch_size: int = 100
+    sync_lease_seconds: int = 300
+    sync_retry_attempts: int = 5
+
     # Model and detector
     model_dir: Path | None = None
     runtime_threads: int = 2
@@ -53,9 +65,36 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
 
-    @field_validator("max_upload_bytes", "max_pixels", "runtime_threads", "max_faces", "workers", "threads")
+    @field_validator("label_studio_url", "label_studio_api_key", "label_studio_webhook_secret", "public_url",
+                     mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `DFG_X=` in a shell or .env means "not configured", not an empty URL or secret.
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("label_studio_url", "public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("max_upload_bytes", "max_pixels", "runtime_threads", "max_faces", "workers", "threads",
+                     "sync_batch_size", "sync_lease_seconds", "sync_retry_attempts")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive integer")
         return value
+
+    @field_validator("sync_interval_seconds", "label_studio_timeout_seconds")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
+    @property
+    def label_studio_configured(self) -> bool:
+        return bool(self.label_studio_url and self.label_studio_api_key)

@@ -48,7 +48,8 @@ SPEC = {
     "info": {"title": "Deepfake Guard API", "version": "1",
              "description": "Self-hosted deepfake check. Authenticate with `Authorization: Bearer <key>`."},
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-DFG-Webhook-Secret"}},
         "schemas": {
             "Check": CHECK,
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
@@ -86,6 +87,26 @@ SPEC = {
                                   "content": {"application/json": {"schema": {"type": "object", "required": [
                                       "version", "threshold", "uncertain_band", "input_size"]}}}},
                           **_problems(401)}}},
+        "/api/v1/labelstudio/webhook": {"post": {
+            "summary": "Label Studio annotation events (ANNOTATION_CREATED/UPDATED, ANNOTATIONS_DELETED)",
+            "description": "Called by Label Studio, not by clients: authenticated by the shared secret in the "
+                           "X-DFG-Webhook-Secret header (DFG_LABEL_STUDIO_WEBHOOK_SECRET), registered by "
+                           "`deepfake-guard labelstudio setup`. Refused (503) when no secret is configured.",
+            "security": [{"webhookSecret": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string"},
+                    "annotation": {"type": "object", "required": ["id"], "properties": {
+                        "id": {"type": "integer"}, "result": {"type": "array"},
+                        "was_cancelled": {"type": "boolean"}}},
+                    "task": {"type": "object", "required": ["id", "data"], "properties": {
+                        "id": {"type": "integer"},
+                        "data": {"type": "object", "properties": {"ext_id": {"type": "string"}}}}},
+                    "annotations": {"type": "array", "items": {"type": "object", "required": ["id"]}}}}}}},
+            "responses": {"200": {"description": "Applied, or ignored (an action or task that is not ours)",
+                                  "content": {"application/json": {"schema": {"type": "object", "required": [
+                                      "status"], "properties": {"status": {"enum": ["applied", "ignored"]}}}}}},
+                          **_problems(401, 415, 422, 503)}}},
         "/healthz": {"get": {"summary": "The process is alive", "security": [],
                              "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "The model is loaded and the store reachable", "security": [],

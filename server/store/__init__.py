@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .tables import Base, Check, Dispute, ReviewItem
+from .tables import Base, Check, Dispute, ReviewItem, SyncState
 
-__all__ = ["Store", "Check", "Dispute", "ReviewItem", "store"]
+__all__ = ["Store", "Check", "Dispute", "ReviewItem", "SyncState", "store"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

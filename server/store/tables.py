@@ -88,3 +88,13 @@ class ReviewItem(Base):
         if self.label:
             return "relabeled"
         return "in_review" if self.push_state == "sent" else "queued"
+
+
+class SyncState(Base):
+    """Small named values the sync keeps between runs (e.g. the pull watermark per project)."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -128,7 +128,7 @@ def test_cache_prune_removes_old_and_excess_images(tmp_path):
 
     from server.images import ImageStore
 
-    store = ImageStore(tmp_path, retention_hours=1, max_cache_bytes=250)
+    store = ImageStore(tmp_path, retention_hours=1, max_cache_bytes=250, auto_prune=False)
     digests = []
     for index in range(4):
         data = bytes([index]) * 100

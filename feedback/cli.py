@@ -1,0 +1,146 @@
+"""Review-loop commands: `labelstudio setup`, `sync` (once) and `worker` (on a schedule)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import click
+import httpx
+from label_studio_sdk.core.api_error import ApiError
+
+from server.settings import Settings
+
+from .labelstudio import WEBHOOK_PATH, LabelStudioClient, describe, is_transient
+from .tasks import LABEL_CONFIG
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _client_or_exit(settings: Settings) -> LabelStudioClient:
+    from .sync import NotConfigured, client_for
+
+    try:
+        return client_for(settings)
+    except NotConfigured as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _failure(client: LabelStudioClient, error: Exception, consequence: str) -> click.ClickException:
+    """A one-paragraph error for a failed Label Studio call, with what to check."""
+    status = getattr(error, "status_code", None)
+    if is_transient(error) and status is None:
+        return click.ClickException(f"Label Studio at {client.url} is unreachable ({describe(error)}); {consequence}. "
+                                    "Is it running? (scripts/labelstudio.sh status)")
+    hint = " Check DFG_LABEL_STUDIO_API_KEY (the token of a Label Studio user)." if status in (401, 403) else ""
+    return click.ClickException(f"Label Studio at {client.url}: {describe(error)}; {consequence}.{hint}")
+
+
+@click.group("labelstudio")
+def labelstudio() -> None:
+    """The Label Studio project reviewers work in."""
+
+
+@labelstudio.command()
+@click.option("--public-url", help="This server's URL as Label Studio reaches it (default: DFG_PUBLIC_URL).")
+def setup(public_url: str | None) -> None:
+    """Create (or find) the project and register the annotation webhook."""
+    settings = _settings()
+    client = _client_or_exit(settings)
+    try:
+        project, created = client.ensure_project(settings.label_studio_project)
+    except (ApiError, httpx.HTTPError) as error:
+        raise _failure(client, error, "nothing set up") from None
+    click.echo(f"project {project.id} '{project.title}' ({'created' if created else 'found'}): "
+               f"{client.project_url(project.id)}")
+    if not created and (project.label_config or "").split() != LABEL_CONFIG.split():
+        click.echo("  note: the project's labeling config differs from Deepfake Guard's; it was left as it is "
+                   "(labels are read from the 'label' choices: Real / Fake / Can't tell).", err=True)
+    public_url = (public_url or settings.public_url or "").rstrip("/")
+    secret = settings.label_studio_webhook_secret
+    if not public_url or not secret:
+        missing = " and ".join(name for name, value in (("DFG_PUBLIC_URL", public_url),
+                                                         ("DFG_LABEL_STUDIO_WEBHOOK_SECRET", secret)) if not value)
+        click.echo(f"webhook not registered: set {missing} to get labels the moment reviewers save them; "
+                   "until then `deepfake-guard sync` / `worker` pull them.")
+        return
+    hook = client.ensure_webhook(project.id, public_url + WEBHOOK_PATH, secret)
+    click.echo(f"webhook {hook.id}: {hook.url} ({', '.join(hook.actions or [])})")
+
+
+@click.command()
+@click.option("--full", is_flag=True, help="Pull every task, not only those changed since the last pull.")
+def sync(full: bool) -> None:
+    """Push queued review items to Label Studio and pull reviewed labels back, once."""
+    from .outbox import pending_count
+    from .sync import NotConfigured, Syncer, open_state
+
+    settings = _settings()
+    store, images = open_state(settings)
+    queued = pending_count(store)
+    if not settings.label_studio_configured:
+        raise click.ClickException(f"Label Studio is not configured (DFG_LABEL_STUDIO_URL, DFG_LABEL_STUDIO_API_KEY): "
+                                   f"nothing synced; {queued} review items stay queued.")
+    client = _client_or_exit(settings)
+    click.echo(f"sync with {client.url}, project '{settings.label_studio_project}': {queued} items to push")
+    started = time.monotonic()
+    try:
+        report = Syncer(settings, store, images, client, progress=click.echo).run(full_pull=full)
+    except NotConfigured as error:
+        raise click.ClickException(str(error)) from None
+    except (ApiError, httpx.HTTPError) as error:
+        raise _failure(client, error, f"{queued} items stay queued") from None
+    click.echo(f"{report.summary()} ({time.monotonic() - started:.1f} s)")
+    if report.failed:
+        raise SystemExit(1)
+
+
+def sync_job(settings: Settings):
+    """The worker's sync step: one run per call; errors are logged and the schedule goes on."""
+    from .sync import Syncer, open_state
+
+    store, images = open_state(settings)
+    log = logging.getLogger("feedback.worker.sync")
+
+    def run(stop: threading.Event) -> None:
+        client = LabelStudioClient(settings.label_studio_url, settings.label_studio_api_key,
+                                   settings.label_studio_timeout_seconds)
+        try:
+            report = Syncer(settings, store, images, client, progress=log.info, stop=stop).run()
+            log.info("%s", report.summary())
+        except Exception as error:
+            log.warning("sync failed: %s", describe(error))
+        finally:
+            client.close()
+    return run
+
+
+@click.command()
+def worker() -> None:
+    """Run scheduled jobs until SIGTERM/SIGINT: sync every DFG_SYNC_INTERVAL_SECONDS."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per request drowns the progress lines
+    settings = _settings()
+    runner = Worker()
+    if settings.label_studio_configured:
+        runner.add_job("sync", sync_job(settings), IntervalTrigger(seconds=settings.sync_interval_seconds),
+                       run_at_start=True)
+        click.echo(f"sync with {settings.label_studio_url} every {settings.sync_interval_seconds:g} s")
+    else:
+        click.echo("Label Studio is not configured (DFG_LABEL_STUDIO_URL, DFG_LABEL_STUDIO_API_KEY): no sync job.",
+                   err=True)
+    if not runner.job_names:
+        raise click.ClickException("no jobs to run")
+    runner.run()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(labelstudio)
+    group.add_command(sync)
+    group.add_command(worker)

@@ -1,0 +1,90 @@
+"""Review outcomes on review items, from annotations the webhook or the pull brings back.
+
+`ReviewItem.votes` keeps every annotation we know of, with its task, so that the webhook (one
+annotation) and the pull (all annotations of some tasks) update the same record, and the votes of
+two tasks for one ext_id (a duplicate in Label Studio) are merged:
+`{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real"}}}`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Mapping
+
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.orm import Session
+
+from server.store import ReviewItem
+from server.store.tables import utcnow
+
+from .resolution import resolve, vote_of
+
+
+def item_for(session: Session, ext_id: str) -> ReviewItem | None:
+    return session.scalars(select(ReviewItem).where(ReviewItem.ext_id == ext_id)).first()
+
+
+def _entries(item: ReviewItem) -> dict[str, dict]:
+    votes = item.votes if isinstance(item.votes, dict) else {}
+    annotations = votes.get("annotations")
+    return dict(annotations) if isinstance(annotations, dict) else {}
+
+
+def _save(item: ReviewItem, entries: dict[str, dict], now: datetime) -> bool:
+    """Store the votes and the resolved label. Returns True when the item got a new label."""
+    resolution = resolve(entry.get("vote") for entry in entries.values())
+    item.votes = {"counts": resolution.counts, "annotations": entries}
+    item.reviewer_count = resolution.reviewer_count
+    if resolution.label == item.label:
+        return False
+    item.label = resolution.label
+    item.resolved_at = now if resolution.label else None
+    return resolution.label is not None
+
+
+def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Mapping,
+                     now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
+    """Add or replace one annotation (webhook ANNOTATION_CREATED/UPDATED).
+
+    Returns:
+        (item or None when the ext_id is not ours, whether the item was relabeled).
+    """
+    item = item_for(session, ext_id)
+    if item is None:
+        return None, False
+    entries = _entries(item)
+    entries[str(annotation["id"])] = {"task": task_id, "vote": vote_of(annotation)}
+    return item, _save(item, entries, now or utcnow())
+
+
+def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapping]],
+                now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
+    """Replace what we know of these tasks' annotations with their full current list (pull).
+
+    Annotations of other tasks for the same ext_id are kept: an incremental pull may see only one
+    of two duplicate tasks.
+    """
+    item = item_for(session, ext_id)
+    if item is None:
+        return None, False
+    entries = {key: entry for key, entry in _entries(item).items() if entry.get("task") not in tasks}
+    for task_id, annotations in tasks.items():
+        for annotation in annotations:
+            entries[str(annotation["id"])] = {"task": task_id, "vote": vote_of(annotation)}
+    if entries == _entries(item):
+        return item, False
+    return item, _save(item, entries, now or utcnow())
+
+
+def remove_annotations(session: Session, annotation_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Forget deleted annotations (webhook ANNOTATIONS_DELETED names only their ids). Returns items changed."""
+    keys = {str(annotation_id) for annotation_id in annotation_ids}
+    # A text match narrows the rows on SQLite and PostgreSQL alike; the dict check below decides.
+    matches = or_(*(cast(ReviewItem.votes, String).like(f'%"{key}":%') for key in keys))
+    changed = 0
+    for item in session.scalars(select(ReviewItem).where(matches)) if keys else []:
+        entries = _entries(item)
+        kept = {key: entry for key, entry in entries.items() if key not in keys}
+        if kept != entries:
+            _save(item, kept, now or utcnow())
+            changed += 1
+    return changed
