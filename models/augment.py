@@ -39,10 +39,14 @@ def gaussian_blur(image, sigma):
 
 
 def augment_image(item, pair, level: str):
-    """Per-example augmentations on a uint8 image (flip always; web degradations for level 'web')."""
-    image, label, weight = item
+    """Per-example augmentations on a uint8 image (flip at every level; web degradations for 'web').
+
+    The change mask is flipped with the image; the degradations do not move pixels, so it keeps.
+    """
+    image, mask, label, weight = item
     size = tf.shape(image)[:2]
     image = tf.image.stateless_random_flip_left_right(image, _seed(pair, 1))
+    mask = tf.image.stateless_random_flip_left_right(mask, _seed(pair, 1))
     if level == "web":
         image = tf.cast(image, tf.float32)
         if _chance(pair, 2, P_RESCALE):
@@ -58,27 +62,31 @@ def augment_image(item, pair, level: str):
         if _chance(pair, 8, P_JPEG):
             image = tf.image.stateless_random_jpeg_quality(image, *JPEG_QUALITY, _seed(pair, 9))
         image = tf.ensure_shape(image, [None, None, 3])
-    return image, label, weight
+    return image, mask, label, weight
 
 
 P_GEOMETRY = 0.5
 
 
 def seed_geometry(seed: int):
-    """The seed project's batch augmentations: small rotation and zoom, contrast."""
+    """The seed project's batch augmentations: small rotation and zoom (image and mask together), contrast."""
     import keras
 
-    return keras.Sequential([
-        keras.layers.RandomRotation(0.03, fill_mode="reflect", seed=seed),
-        keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 1),
-        keras.layers.RandomContrast(0.1, seed=seed + 2),
-    ], name="seed_augmentations")
+    return (keras.Sequential([keras.layers.RandomRotation(0.03, fill_mode="reflect", seed=seed),
+                              keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 1)], name="geometry"),
+            keras.layers.RandomContrast(0.1, seed=seed + 2))
 
 
-def augment_batch(images, pair, geometry):
-    """Apply `geometry` to half of the batches: interpolation blurs pixel-level traces, so the model
-    must also see unresampled images."""
+def augment_batch(item, pair, geometry):
+    """Apply the seed's augmentations to half of the batches: interpolation blurs pixel-level traces,
+    so the model must also see unresampled images."""
+    images, masks, labels, weights = item
+    warp, contrast = geometry
+
     def apply():
-        out = geometry(tf.cast(images, tf.float32), training=True)
-        return tf.cast(tf.clip_by_value(out + 0.5, 0, 255), tf.uint8)
-    return tf.cond(_chance(pair, 10, P_GEOMETRY), apply, lambda: images)
+        both = warp(tf.concat([tf.cast(images, tf.float32), tf.cast(masks, tf.float32)], axis=-1), training=True)
+        warped = contrast(both[..., :3], training=True)
+        return (tf.cast(tf.clip_by_value(warped + 0.5, 0, 255), tf.uint8),
+                tf.cast(tf.clip_by_value(both[..., 3:] + 0.5, 0, 255), tf.uint8))
+    images, masks = tf.cond(_chance(pair, 10, P_GEOMETRY), apply, lambda: (images, masks))
+    return images, masks, labels, weights

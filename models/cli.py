@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 import click
 
+from . import ARCHITECTURES
+
 # The synthetic demo data: counts per class; the holdout is generated with another seed.
-SYNTHETIC_COUNTS = {"Train": 1500, "Validation": 250, "Test": 0}
-SYNTHETIC_HOLDOUT_COUNTS = {"Train": 0, "Validation": 0, "Test": 500}
+SYNTHETIC_COUNTS = {"Train": 3000, "Validation": 300}
+SYNTHETIC_HOLDOUT_COUNTS = {"Test": 500}
 SYNTHETIC_SEED = 20261126
 SYNTHETIC_HOLDOUT_SEED = SYNTHETIC_SEED + 1
 CACHE_DIR = Path(".cache") / "synthetic"
@@ -24,11 +29,10 @@ def synthetic_data(seed: int, counts: dict[str, int], cache_dir: Path) -> Path:
     from .synthetic import write_dataset
 
     folder = cache_dir / ("seed{}-".format(seed) + "-".join(f"{k[0]}{v}" for k, v in counts.items()))
-    marker = folder / "summary.json"
-    if not marker.exists():
+    if not (folder / "summary.json").exists():  # written last by write_dataset: the folder is complete
         click.echo(f"generating synthetic data (seed {seed}) in {folder}")
-        summary = write_dataset(folder, counts, seed=seed)
-        marker.write_text(json.dumps(summary, indent=1, default=str))
+        shutil.rmtree(folder, ignore_errors=True)
+        write_dataset(folder, counts, seed=seed)
     return folder
 
 
@@ -46,12 +50,12 @@ def _print_report(name: str, report: dict) -> None:
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Training data in the seed's layout DIR/{Train,Validation,Test}/{Real,Fake} or DIR/{Real,Fake}.")
 @click.option("--synthetic", is_flag=True, help="Train on the project's synthetic manipulations (the demo model).")
-@click.option("--arch", default="small_cnn", show_default=True, type=click.Choice(["small_cnn", "efficientnetv2b0"]))
+@click.option("--arch", default="small_cnn", show_default=True, type=click.Choice(ARCHITECTURES))
 @click.option("--epochs", default=20, show_default=True, type=int)
 @click.option("--batch-size", default=32, show_default=True, type=int)
 @click.option("--init", type=click.Path(exists=True, path_type=Path), help="Fine-tune this .keras model.")
 @click.option("--weights", type=click.Path(exists=True, path_type=Path), help="Local backbone weights (efficientnetv2b0).")
-@click.option("--augment", default="web", show_default=True, type=click.Choice(["none", "seed", "web"]))
+@click.option("--augment", default="web", show_default=True, type=click.Choice(["none", "flip", "seed", "web"]))
 @click.option("--seed", default=1337, show_default=True, type=int)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Model folder to write.")
 @click.option("--version", help="Model version (default: timestamp and architecture).")
@@ -79,11 +83,12 @@ def train(data_dir, synthetic, arch, epochs, batch_size, init, weights, augment,
         data_description = {"training_data": {"kind": "folder", "path": str(data_dir)}}
     for name, split in splits.items():
         click.echo(f"{name}: {split.balance()}")
-    checkpoints = Path(out) / "checkpoints"
+    checkpoints = CACHE_DIR.parent / "checkpoints" / Path(out).name  # kept outside the model folder
     result = fit(splits["Train"], splits["Validation"], arch=arch, epochs=epochs, init=init,
                  checkpoint_dir=checkpoints, seed=seed, batch_size=batch_size, augment=augment, weights=weights)
     description = {
         "architecture": arch if not init else f"fine-tuned from {init}",
+        "rebuild_command": "deepfake-guard " + shlex.join(sys.argv[1:]),
         **data_description,
         "training": {"epochs_run": result.epochs_run, "max_epochs": epochs, "seconds": round(result.seconds, 1),
                      "seconds_per_epoch": round(result.seconds_per_epoch, 1), "batch_size": batch_size,

@@ -13,6 +13,7 @@ import numpy as np
 
 SPLITS = ("Train", "Validation", "Test")
 CLASSES = {"Real": 0, "Fake": 1}
+MASKS = "Masks"  # optional: <split>/Masks/<stem>.png marks where Fake/<stem>.* was changed
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 FLAT_SPLIT = {"Train": 0.8, "Validation": 0.1, "Test": 0.1}
 
@@ -23,6 +24,13 @@ class Split:
 
     paths: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
+    masks: list[str] = field(default_factory=list)   # "" where there is no mask file
+
+    def add(self, path: Path, label: int, mask_dir: Path) -> None:
+        mask = mask_dir / f"{path.stem}.png"
+        self.paths.append(str(path))
+        self.labels.append(label)
+        self.masks.append(str(mask) if label and mask.is_file() else "")
 
     def balance(self) -> dict[str, int]:
         fake = int(sum(self.labels))
@@ -56,16 +64,14 @@ def find_splits(data_dir: str | Path, seed: int = 1337) -> dict[str, Split]:
         for name in SPLITS:
             for class_name, label in CLASSES.items():
                 for path in _images_in(root / name / class_name):
-                    splits[name].paths.append(str(path))
-                    splits[name].labels.append(label)
+                    splits[name].add(path, label, root / name / MASKS)
     else:
         for class_name, label in CLASSES.items():
             for path in _images_in(root / class_name):
                 fraction, start = _stable_fraction(path, seed), 0.0
                 for name, share in FLAT_SPLIT.items():
                     if fraction < start + share or name == "Test":
-                        splits[name].paths.append(str(path))
-                        splits[name].labels.append(label)
+                        splits[name].add(path, label, root / MASKS)
                         break
                     start += share
     if not splits["Train"].paths and not splits["Test"].paths:
@@ -88,7 +94,7 @@ def load_images(paths: list[str], size: int) -> np.ndarray:
 
 
 def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
-            augment: str = "web", sample_weights: list[float] | None = None):
+            augment: str = "web", sample_weights: list[float] | None = None, map_size: int | None = None):
     """A tf.data pipeline: parallel decode → cache → (shuffle, augment) → batch → prefetch.
 
     Args:
@@ -97,8 +103,14 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
         batch_size: batch size.
         training: shuffle and augment when true.
         seed: seeds the shuffle and every augmentation (stateless ops, so runs repeat).
-        augment: "none", "seed" (flip, rotation, zoom, contrast) or "web" (seed + JPEG, blur, rescale, tint).
+        augment: "none", "flip", "seed" (flip, rotation, zoom, contrast) or "web" (seed + JPEG, blur,
+            rescale, tint).
         sample_weights: optional per-example weights (feedback examples weigh more in retraining).
+        map_size: also yield a map_size² target of where each image was changed (mask files; all
+            ones for a fake without one, zeros for a real image), for models.architectures.with_map_head.
+
+    Yields:
+        (images uint8→float32, label or {"fake_probability", "fake_map"}, weight or the same dict).
     """
     import tensorflow as tf
 
@@ -106,14 +118,19 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
 
     autotune = tf.data.AUTOTUNE
     weights = sample_weights or [1.0] * len(split.paths)
-    files = tf.data.Dataset.from_tensor_slices((split.paths, np.asarray(split.labels, np.float32),
+    masks = split.masks or [""] * len(split.paths)
+    files = tf.data.Dataset.from_tensor_slices((split.paths, masks, np.asarray(split.labels, np.float32),
                                                 np.asarray(weights, np.float32)))
 
-    def decode(path, label, weight):
+    def decode(path, mask_path, label, weight):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         image.set_shape([None, None, 3])
         image = tf.cast(tf.image.resize(image, (size, size), antialias=True) + 0.5, tf.uint8)
-        return image, label, weight
+        mask = tf.cond(tf.equal(mask_path, ""),
+                       lambda: tf.fill([size, size, 1], tf.cast(label * 255, tf.uint8)),
+                       lambda: tf.image.resize(tf.io.decode_png(tf.io.read_file(mask_path), channels=1),
+                                               (size, size), method="nearest"))
+        return image, mask, label, weight
 
     data = files.map(decode, num_parallel_calls=autotune).cache()
     if training:
@@ -127,6 +144,14 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
         geometry = seed_geometry(seed)
         batch_seeds = tf.data.Dataset.random(seed=seed + 1).batch(2)
         data = tf.data.Dataset.zip((data, batch_seeds)).map(
-            lambda item, pair: (augment_batch(item[0], pair, geometry), item[1], item[2]))
-    data = data.map(lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=autotune)
-    return data.prefetch(autotune)
+            lambda item, pair: augment_batch(item, pair, geometry), num_parallel_calls=autotune)
+
+    def targets(images, mask, label, weight):
+        images = tf.cast(images, tf.float32)
+        if map_size is None:
+            return images, label, weight
+        changed = tf.image.resize(tf.cast(mask, tf.float32) / 255.0, (map_size, map_size), method="area")
+        return images, {"fake_probability": label, "fake_map": changed}, \
+            {"fake_probability": weight, "fake_map": weight[:, None, None]}  # per-cell losses: B×m×m
+
+    return data.map(targets, num_parallel_calls=autotune).prefetch(autotune)

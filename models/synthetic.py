@@ -32,6 +32,7 @@ from models import manipulations as manip
 
 SPLITS = ("Train", "Validation", "Test")
 LABELS = ("Real", "Fake")
+MASKS = "Masks"                # DIR/{split}/Masks/NNNNN.png: the changed region of Fake/NNNNN.jpg
 # (package, path inside it). Natural photos only: synthetic graphics (color.png, phantom.png, the
 # horse silhouette) and grey textures would teach nothing about photos. camera.png stays in as the
 # one greyscale photo; its fakes are turned grey again so colour cannot give them away.
@@ -183,7 +184,8 @@ def _apply(rng: np.random.Generator, kind: str, base: _Base, image: np.ndarray, 
     return (*manip.color_mismatch(rng, image, base.face_box), kind)
 
 
-def _manipulate(rng: np.random.Generator, base: _Base, photos, size: int) -> tuple[np.ndarray, str]:
+def _manipulate(rng: np.random.Generator, base: _Base, photos, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Apply one or two manipulations. Returns the fake, where it was changed (H×W 0..1), and how."""
     weights = dict(MANIPULATION_WEIGHTS)
     if base.face_box is not None:
         weights = {kind: w * (1 - FACE_SWAP_WEIGHT) / sum(weights.values()) for kind, w in weights.items()}
@@ -192,6 +194,7 @@ def _manipulate(rng: np.random.Generator, base: _Base, photos, size: int) -> tup
     count = 2 if rng.random() < TWO_MANIPULATIONS_PROBABILITY else 1
     chosen = rng.choice(len(kinds), size=count, replace=False, p=probabilities / probabilities.sum())
     image, names = base.image, []
+    changed = np.zeros(base.image.shape[:2], np.float32)
     for kind in (kinds[i] for i in chosen):
         for _attempt in range(6):  # redraw a change too faint to see (e.g. sky pasted over sky)
             candidate, mask, name = _apply(rng, kind, base, image, photos, size)
@@ -201,8 +204,9 @@ def _manipulate(rng: np.random.Generator, base: _Base, photos, size: int) -> tup
             if (change * mask).sum() / max(mask.sum(), 1.0) >= MIN_CHANGE:
                 break
         image = candidate
+        changed = np.maximum(changed, mask)
         names.append(name)
-    return image, "+".join(names)
+    return image, changed, "+".join(names)
 
 
 def make_real(rng: np.random.Generator, photos, size: int = 256) -> np.ndarray:
@@ -213,7 +217,7 @@ def make_real(rng: np.random.Generator, photos, size: int = 256) -> np.ndarray:
 def make_pair(rng: np.random.Generator, photos, size: int = 256) -> tuple[np.ndarray, np.ndarray, str]:
     """A real example, the fake made from it, and the manipulation name(s) joined by '+'."""
     base = _make_base(rng, photos, size)
-    fake, how = _manipulate(rng, base, photos, size)
+    fake, _, how = _manipulate(rng, base, photos, size)
     return base.image, fake, how
 
 
@@ -243,10 +247,16 @@ def _write_one(job: tuple) -> dict:
     content_rng = _rng(seed, split_key, label_key, index)
     photos = _load_photos()
     base = _make_base(content_rng, photos, size)
-    image, how = (base.image, "") if label == "Real" else _manipulate(content_rng, base, photos, size)
+    if label == "Real":
+        image, changed, how = base.image, None, ""
+    else:
+        image, changed, how = _manipulate(content_rng, base, photos, size)
     data, quality = encode_jpeg(image, _rng(seed, split_key, _ENCODE_STREAM, index))
     path = Path(out_dir) / split / label / f"{index:05d}.jpg"
     path.write_bytes(data)
+    if changed is not None:  # where the fake was changed: extra supervision for training (models.data)
+        Image.fromarray(np.round(changed * 255).astype(np.uint8), "L").save(
+            Path(out_dir) / split / MASKS / f"{index:05d}.png")
     return {"split": split, "label": label, "file": f"{split}/{label}/{path.name}", "photo": base.name,
             "manipulation": how, "jpeg_quality": quality}
 
@@ -274,6 +284,7 @@ def write_dataset(out_dir, counts: dict[str, int], seed: int, size: int = 256, p
             if folder.is_dir() and any(folder.glob("*.jpg")):
                 raise FileExistsError(f"{folder} already holds images; write to an empty folder")
             folder.mkdir(parents=True, exist_ok=True)
+        (out_dir / split / MASKS).mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), seed, size, split, label, i)
             for split, n in counts.items() for label in LABELS for i in range(n)]
     workers = workers or os.cpu_count() or 1

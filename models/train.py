@@ -15,6 +15,7 @@ BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
 FINE_TUNE_LEARNING_RATE = 1e-4
 WARMUP_EPOCHS = 1
+MAP_WEIGHT = 1.0
 
 
 @dataclass
@@ -24,6 +25,22 @@ class TrainResult:
     seconds: float
     seconds_per_epoch: float
     epochs_run: int
+
+
+def _BestCheckpoint(serving_model, path: Path, monitor: str):
+    """Save the serving model (without the training-only map head) whenever `monitor` improves."""
+    import keras
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        best = -float("inf")
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(monitor)
+            if value is not None and value > self.best:
+                self.best = value
+                serving_model.save(path)
+
+    return BestCheckpoint()
 
 
 def set_seed(seed: int) -> None:
@@ -46,7 +63,7 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         checkpoint_dir: str | Path | None = None, seed: int = SEED, batch_size: int = BATCH_SIZE,
         augment: str = "web", patience: int = 5, input_size: int = 256,
         sample_weights: list[float] | None = None, learning_rate: float | None = None,
-        weights: str | Path | None = None) -> TrainResult:
+        weights: str | Path | None = None, map_weight: float = MAP_WEIGHT) -> TrainResult:
     """Train a model and keep the weights with the best validation ROC AUC.
 
     Args:
@@ -64,37 +81,43 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         sample_weights: per-example training weights.
         learning_rate: peak learning rate (defaults: 1e-3 new, 1e-4 fine-tuning).
         weights: local backbone weights for a new efficientnetv2b0.
+        map_weight: weight of the where-was-it-changed loss (0 trains on image labels alone).
     """
     import keras
 
-    from .architectures import make_model
+    from .architectures import load_keras, make_model, with_map_head
 
     set_seed(seed)
-    model = keras.models.load_model(init, compile=False) if init else make_model(arch, input_size, weights)
+    model = load_keras(init) if init else make_model(arch, input_size, weights)
+    trainer = with_map_head(model)
+    map_size = int(trainer.output["fake_map"].shape[1])
     train_data = dataset(train, input_size, batch_size, training=True, seed=seed, augment=augment,
-                         sample_weights=sample_weights)
-    validation_data = dataset(validation, input_size, batch_size, training=False, seed=seed)
+                         sample_weights=sample_weights, map_size=map_size)
+    validation_data = dataset(validation, input_size, batch_size, training=False, seed=seed, map_size=map_size)
     steps = max(1, -(-len(train.paths) // batch_size))
     peak = learning_rate or (FINE_TUNE_LEARNING_RATE if init else LEARNING_RATE)
-    model.compile(optimizer=keras.optimizers.Adam(_schedule(peak, steps, epochs)),
-                  loss=keras.losses.BinaryCrossentropy(),
-                  metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy"),
-                           keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")])
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=patience,
+    trainer.compile(optimizer=keras.optimizers.Adam(_schedule(peak, steps, epochs)),
+                    loss={"fake_probability": keras.losses.BinaryCrossentropy(),
+                          "fake_map": keras.losses.BinaryCrossentropy()},
+                    loss_weights={"fake_probability": 1.0, "fake_map": map_weight},
+                    metrics={"fake_probability": [
+                        keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy"),
+                        keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]})
+    monitor = "val_fake_probability_auc"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
                                                restore_best_weights=True)]
     if checkpoint_dir:
         folder = Path(checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        callbacks += [keras.callbacks.ModelCheckpoint(str(folder / "best.keras"), monitor="val_auc", mode="max",
-                                                      save_best_only=True),
+        callbacks += [_BestCheckpoint(model, folder / "best.keras", monitor),
                       keras.callbacks.CSVLogger(str(folder / "history.csv"))]
     started = time.perf_counter()
-    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
-                        verbose=1 if sys.stdout.isatty() else 2)
+    history = trainer.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
+                          verbose=1 if sys.stdout.isatty() else 2)
     seconds = time.perf_counter() - started
     epochs_run = len(history.history.get("loss", [])) or 1
-    clean = {key: [float(v) for v in values] for key, values in history.history.items()
-             if key != "learning_rate"}
+    clean = {key.replace("fake_probability_", ""): [float(v) for v in values]
+             for key, values in history.history.items() if key != "learning_rate"}
     if checkpoint_dir:
         (Path(checkpoint_dir) / "history.json").write_text(json.dumps(clean, indent=1))
     return TrainResult(model=model, history=clean, seconds=seconds, seconds_per_epoch=seconds / epochs_run,

@@ -23,16 +23,20 @@ FACE_CROP_SCALE = 1.62
 FACE_CROP_RAISE = 0.196
 
 
-def face_square(face_box: Any, image_size: tuple[int, int],
-                scale: float = FACE_CROP_SCALE) -> tuple[int, int, int, int]:
-    """Square (x, y, side, side) around a face; it may extend past the image (crop_face pads).
+def face_square(face_box: Any, image_size: tuple[int, int], scale: float = FACE_CROP_SCALE,
+                min_side: int = CROP_SIZE) -> tuple[int, int, int, int]:
+    """Square (x, y, side, side) around a face; it extends past the image only where the image is too small.
 
     Args:
         face_box: (x, y, w, h) in pixels, or a Face (its .box is used).
         image_size: (width, height) of the image the box belongs to, as PIL's Image.size.
-        scale: side = scale * max(w, h).
+        scale: side = scale * max(w, h) ...
+        min_side: ... but at least this (within the image's longer side): a small face is cropped
+            with more context instead of being enlarged, because enlarging leaves the very
+            interpolation traces that upsampled (generated) images show.
 
-    The square is centred on the box horizontally and FACE_CROP_RAISE * max(w, h) above the box centre.
+    The square is centred on the box horizontally and FACE_CROP_RAISE * max(w, h) above the box
+    centre, then moved inside the image along each axis where it fits (no padding is invented).
     """
     x, y, w, h = getattr(face_box, "box", face_box)
     width, height = image_size
@@ -40,10 +44,15 @@ def face_square(face_box: Any, image_size: tuple[int, int],
         raise ValueError(f"face box {(x, y, w, h)} is empty or outside the {width}x{height} image; "
                          "pass the box detected on this very image")
     extent = max(w, h)
-    side = max(1, round(scale * extent))
+    side = max(1, round(scale * extent), min(min_side, max(width, height)))
     centre_x = x + w / 2
     centre_y = y + h / 2 - FACE_CROP_RAISE * extent
-    return round(centre_x - side / 2), round(centre_y - side / 2), side, side
+    left, top = round(centre_x - side / 2), round(centre_y - side / 2)
+    if side <= width:
+        left = min(max(left, 0), width - side)
+    if side <= height:
+        top = min(max(top, 0), height - side)
+    return left, top, side, side
 
 
 def crop_face(rgb: np.ndarray, face_box: Any, size: int = CROP_SIZE,
@@ -51,13 +60,14 @@ def crop_face(rgb: np.ndarray, face_box: Any, size: int = CROP_SIZE,
     """The face_square of face_box cut from an HxWx3 uint8 image, resized to size x size (PIL bilinear,
     which averages over the source pixels when shrinking).
 
-    Parts of the square outside the image repeat the nearest edge pixel: reflection would mirror an
-    eye or ear into the crop, a constant colour would add a hard edge the classifier could key on.
+    Where the image is smaller than the square, the missing parts repeat the nearest edge pixel:
+    reflection would mirror an eye or ear into the crop, a constant colour would add a hard edge the
+    classifier could key on.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB array, got shape {rgb.shape} dtype {rgb.dtype}")
     height, width = rgb.shape[:2]
-    x, y, side, _ = face_square(face_box, (width, height), scale)
+    x, y, side, _ = face_square(face_box, (width, height), scale, min_side=size)
     k = size / side
     # the in-image part of the square (at least one pixel, so a square that misses the image
     # entirely still replicates its nearest edge) and where it lands in the output

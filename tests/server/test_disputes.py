@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server import create_app
-from server.store import ReviewItem
+from server.store import Dispute, ReviewItem
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 
@@ -75,11 +75,15 @@ def test_invalid_disputes_say_what_is_wrong(app, client, auth, body, content_typ
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert words in response.get_json()["detail"]
-    assert _review_items(app) == []
+    with app.extensions["store"].session() as session:
+        assert session.scalars(select(Dispute)).first() is None
+    assert all(item.reason != "disputed" for item in _review_items(app))
 
 
 def test_without_retention_the_dispute_must_carry_the_image(tmp_path, auth):
-    app = create_app({"instance_dir": tmp_path, "api_keys": [API_KEY], "image_retention_hours": 0})
+    never_uncertain = forced_model(tmp_path, band=(0.5, 0.5))  # nothing is kept at check time
+    app = create_app({"instance_dir": tmp_path / "i", "api_keys": [API_KEY], "image_retention_hours": 0,
+                      "model_dir": never_uncertain})
     client = app.test_client()
     data = jpeg(coffee())
     check = _check(client, auth, data)

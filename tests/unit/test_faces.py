@@ -158,10 +158,10 @@ def test_detect_rejects_what_is_not_rgb_uint8(detector):
 
 
 def test_face_square_is_centred_and_scaled():
-    x, y, side, side2 = face_square((100, 200, 50, 80), (1000, 1000))
-    assert side == side2 == round(FACE_CROP_SCALE * 80)
-    assert abs(x + side / 2 - 125) <= 0.5
-    assert abs(y + side / 2 - (240 - FACE_CROP_RAISE * 80)) <= 0.5
+    x, y, side, side2 = face_square((300, 400, 200, 240), (1000, 1000))
+    assert side == side2 == round(FACE_CROP_SCALE * 240)
+    assert abs(x + side / 2 - 400) <= 0.5
+    assert abs(y + side / 2 - (520 - FACE_CROP_RAISE * 240)) <= 0.5
     assert face_square((0, 0, 10, 10), (20, 20), scale=3.0)[2] == 30
     with pytest.raises(ValueError, match="outside"):
         face_square((300, 300, 10, 10), (256, 256))
@@ -175,25 +175,32 @@ def test_crop_face_shape_and_dtype(detector):
     assert crop_face(image, face, size=128).shape == (128, 128, 3)  # a Face works as the box too
 
 
-def test_crop_face_pads_by_repeating_the_edge():
+def test_small_face_gets_context_not_enlargement_and_stays_inside():
+    x, y, side, _ = face_square((900, 20, 60, 60), (1000, 800))  # 1.62 × 60 = 97 px < 256
+    assert side == CROP_SIZE  # crop_face will not enlarge the face's pixels
+    assert 0 <= x and x + side <= 1000 and 0 <= y and y + side <= 800  # moved inside, nothing padded
+    assert x <= 900 and x + side >= 960 and y <= 20 and y + side >= 80  # the face is still in it
+    assert face_square((0, 0, 10, 10), (100, 60))[2] == 100  # never wider than the image's longer side
+
+
+def test_crop_face_pads_by_repeating_the_edge_only_where_the_image_is_too_small():
     rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
-    box = (0, 0, 60, 60)  # top-left corner: the square reaches past the top and left edges
-    x, y, side, _ = face_square(box, (300, 200))
-    assert x < 0 and y < 0
+    image = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)  # H 30 × W 40
+    box = (0, 0, 20, 20)
+    x, y, side, _ = face_square(box, (40, 30))
+    assert side == 40 and x == 0 and y < 0  # fits the width (moved inside), not the height
     crop = crop_face(image, box, size=side)  # 1:1, so padding widths are exact
-    left, top = -x, -y
+    top = -y
     assert (crop[:top] == crop[top]).all()  # rows above the image repeat the first image row
-    assert (crop[:, :left] == crop[:, left:left + 1]).all()
-    np.testing.assert_array_equal(crop[top:, left:], image[:side - top, :side - left])
+    np.testing.assert_array_equal(crop[top:], image[:side - top, :40])
 
 
 @pytest.mark.parametrize("photo", [data.astronaut, _grace])
 def test_crop_has_the_framing_of_aligned_ffhq_faces(detector, photo):
     """On the 1,600 faces-gan photos the eyes' midpoint sits at x 0.49-0.51, y 0.47-0.49 of the image,
     the mouth at y 0.72-0.78 and the eyes 0.22-0.28 apart (p5-p95): a crop must frame a face alike."""
-    image = photo()
-    crop = crop_face(image, detector.detect(image)[0])
+    image = np.asarray(Image.fromarray(photo()).resize((1024, 1024 * photo().shape[0] // photo().shape[1])))
+    crop = crop_face(image, detector.detect(image)[0])  # faces here are > 256/1.62 px: the 1.62 framing
     faces = detector.detect(crop)
     assert len(faces) == 1
     right_eye, left_eye, _, mouth, _, _ = np.array(faces[0].keypoints) / CROP_SIZE

@@ -151,3 +151,24 @@ def test_face_swap_changes_the_face_box_only(photos):
     outside = np.ones(change.shape, bool)
     outside[max(y - 12, 0):y + h + 12, max(x - 12, 0):x + w + 12] = False
     assert change[outside].max() == 0 and mask[outside].max() == 0
+
+
+def test_each_fake_has_a_mask_of_where_it_was_changed(dataset):
+    out, _ = dataset
+    for split, count in COUNTS.items():
+        masks = sorted((out / split / synthetic.MASKS).iterdir())
+        assert [m.name for m in masks] == [f"{i:05d}.png" for i in range(count)]
+        for mask_file in masks:
+            with Image.open(mask_file) as mask:
+                assert mask.mode == "L" and mask.size == (256, 256)
+                assert np.asarray(mask).max() > 127  # some pixels were surely changed
+
+
+def test_mask_covers_the_change(photos):
+    rng = _rng(5)
+    for _ in range(20):
+        base = synthetic._make_base(rng, photos, 256)
+        fake, changed, how = synthetic._manipulate(rng, base, photos, 256)
+        difference = np.abs(fake.astype(np.int16) - base.image).max(axis=2)
+        assert difference[changed == 0].max(initial=0) == 0, how  # nothing changed outside the mask
+        assert (changed > 0).any()

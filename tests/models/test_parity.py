@@ -1,0 +1,27 @@
+"""The served ONNX runtime model agrees with the Keras model it was exported from."""
+from __future__ import annotations
+
+import numpy as np
+
+import models
+from models.synthetic import make_fake, make_real, sample_photos
+from server.detector.classifier import Classifier
+
+TOLERANCE = 1e-4
+
+
+def test_shipped_runtime_matches_keras_within_tolerance():
+    from models.architectures import load_keras
+
+    folder = models.DEFAULT_MODEL_DIR
+    keras_model = load_keras(folder / "model.keras")
+    classifier = Classifier(folder)
+    rng = np.random.default_rng(7)
+    photos = sample_photos()
+    batch = np.stack([make_real(rng, photos) for _ in range(4)] + [make_fake(rng, photos)[0] for _ in range(4)])
+    expected = np.asarray(keras_model(batch.astype(np.float32), training=False)).reshape(-1)
+    served = classifier.predict(batch)
+    assert served.shape == expected.shape == (8,)
+    assert np.max(np.abs(served - expected)) <= TOLERANCE
+    # Not trivially equal because constant: the model tells these images apart.
+    assert np.ptp(served) > 1e-3
