@@ -69,9 +69,9 @@ def start_server(folder: Path, api_key: str, **settings: str) -> RunningServer:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{server.log_tail()}")
         try:
-            if requests.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting a worker
             pass
         time.sleep(0.3)
     server.stop()
