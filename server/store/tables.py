@@ -98,3 +98,35 @@ class SyncState(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ResultCacheEntry(Base):
+    """A scored image, shared by every worker: the result cache of server/cache.py.
+
+    Keyed by the image bytes' sha256, the model version that scored it and the detector settings
+    (`pipeline`), so a new champion or a changed setting never serves an old answer. Bounded:
+    the oldest rows (lowest id) are deleted beyond DFG_RESULT_CACHE_SIZE.
+    """
+
+    __tablename__ = "result_cache"
+    __table_args__ = (UniqueConstraint("sha256", "model_version", "pipeline", name="uq_result_cache_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(128))
+    pipeline: Mapped[str] = mapped_column(String(16))
+    check_id: Mapped[str] = mapped_column(String(36))                       # the check that was scored
+    result: Mapped[dict] = mapped_column(JSON)                               # verdict, faces, image size, …
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CachedCheck(Base):
+    """A check answered from the result cache, pointing at the check whose result it reused.
+
+    The check row itself holds a copy of the verdict, so disputes and history work per check.
+    """
+
+    __tablename__ = "cached_checks"
+
+    check_id: Mapped[str] = mapped_column(ForeignKey("checks.id"), primary_key=True)
+    source_check_id: Mapped[str] = mapped_column(String(36))
