@@ -12,11 +12,14 @@ from typing import Any, Literal, Union
 from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from feedback.labelstudio import WEBHOOK_SECRET_HEADER
 from feedback.outcomes import apply_annotation, remove_annotations
 
 from ..errors import Problem
 from ..store import store
+
+# The same name as feedback.labelstudio.WEBHOOK_SECRET_HEADER (a test holds them together), not
+# imported from there: that module loads the Label Studio SDK and pandas, 70 MB in every worker.
+WEBHOOK_SECRET_HEADER = "X-DFG-Webhook-Secret"
 
 bp = Blueprint("labelstudio", __name__, url_prefix="/api/v1/labelstudio")
 log = logging.getLogger(__name__)
