@@ -1,0 +1,78 @@
+"""The floor: the serving runtime's own inference time, with no HTTP, no decoding, no faces.
+
+`ort`: ONNX Runtime on one preprocessed 1×256×256×3 face crop of the served `model.onnx`.
+`pipeline`: the server's detector in this process on an already decoded image (faces in LiteRT,
+crops, ONNX Runtime), to show how much of our time is the face detector and how much HTTP and
+the store. Each runs as 1 or 2 concurrent streams (threads; both runtimes release the GIL).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+
+from .load import Burst
+
+
+def ort_session(model_path: str, threads: int) -> Callable[[], None]:
+    """One inference per call, the way server/detector/classifier.py configures the runtime."""
+    from server.detector.crops import crop_face
+    from server.intake import decode_image
+
+    from .inputs import face_jpegs
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    rgb = decode_image(face_jpegs()[0], 50_000_000).rgb
+    crop = crop_face(rgb, (40, 50, 170, 170))[None].astype(np.float32)
+    return lambda: session.run(None, {name: crop})
+
+
+def pipeline_call(model_dir: str, threads: int, data: bytes) -> Callable[[], None]:
+    """Detector.assess on an image decoded once: faces, crops and the classifier."""
+    from server.detector.classifier import Classifier
+    from server.detector.faces import FaceDetector
+    from server.detector.pipeline import Detector
+    from server.intake import decode_image
+    from server.settings import Settings
+
+    settings = Settings(runtime_threads=threads)
+    detector = Detector(Classifier(model_dir, threads=threads),
+                        FaceDetector(num_threads=threads, min_score=settings.face_min_score), settings.max_faces)
+    image = decode_image(data, 50_000_000)
+    return lambda: detector.assess(image)
+
+
+def run_streams(calls: list[Callable[[], None]], seconds: float, warmup: float) -> Burst:
+    """Call each callable in its own thread, back to back, for warmup + seconds; measure the window."""
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    results = [Burst() for _ in calls]
+
+    def stream(call: Callable[[], None], result: Burst) -> None:
+        while True:
+            began = time.perf_counter()
+            if began >= stop_at:
+                return
+            call()
+            done = time.perf_counter()
+            if measure_from <= done <= stop_at:
+                result.latencies.append(done - began)
+
+    threads = [threading.Thread(target=stream, args=pair, daemon=True) for pair in zip(calls, results)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = Burst()
+    for result in results:
+        total.extend(result)
+    total.seconds = seconds
+    return total

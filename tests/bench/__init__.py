@@ -1,0 +1,1 @@
+"""The benchmark script runs (smoke test only: no timing assertions)."""
