@@ -31,6 +31,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     store.init_app(app, settings.database_url)
     app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
                                           settings.image_cache_max_mb * 1024 * 1024)
+    # Imported here, not at the top: gunicorn_conf.py imports this package and must set
+    # PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported.
+    from . import cache, metrics
+    cache.init_app(app, settings)
+    metrics.init_app(app)
     from .detector import service
     service.init_app(app, settings)
     if settings.extension_origins:
@@ -38,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
     from .api import checks, disputes, health, labelstudio, model, openapi
-    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp):
+    from .api import metrics as metrics_api
+    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -1,7 +1,16 @@
 """gunicorn settings for `deepfake-guard serve` and `gunicorn 'server:create_app()'`.
 
 Read from DFG_* variables through the same Settings object as the app.
+
+Concurrency (DFG_WORKERS, DFG_THREADS, DFG_RUNTIME_THREADS) is measured with `python -m bench.run`
+(BENCHMARKS.md).
 """
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+
 from server.settings import Settings
 
 _settings = Settings()
@@ -15,7 +24,34 @@ graceful_timeout = 30
 keepalive = 5
 # Each worker loads its own model: forking a loaded ONNX Runtime session is not safe.
 preload_app = False
+# The workers' heartbeat files in RAM: a slow disk (fsyncs of the store) must not stall them.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No control socket: every gunicorn on a machine would share $HOME/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # Never log query strings or headers: they may carry keys.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+# Prometheus metrics from every worker (server/metrics.py): each worker writes its values to files
+# here and /metrics merges them. The variable must be set before a worker imports
+# prometheus_client, hence here in the master, which the workers inherit it from.
+_instance = (Path(_settings.instance_dir) if _settings.instance_dir else Path(Flask("server").instance_path)).resolve()
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_instance / "prometheus"))
+if "prometheus_client" in sys.modules:  # its metrics would stay per worker, and /metrics would lie
+    raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
+
+
+def on_starting(server) -> None:
+    """Start the metrics from zero: files of an earlier run's workers would be counted again."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live gauges (its counters and histograms stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -38,9 +38,11 @@ class Settings(BaseSettings):
     image_cache_max_mb: int = 1024
     review_uncertain_per_day: int = 50
 
-    # Serving processes
+    # Serving processes (chosen by measurement: server/gunicorn_conf.py, BENCHMARKS.md)
     workers: int = 2
     threads: int = 4
+    result_cache_size: int = 50_000               # checks remembered by (sha256, model version); 0: off
+    metrics_token: str | None = None              # unset: /metrics answers loopback clients only
 
     # Label Studio review loop (feedback/): unset URL or key = disputes queue, nothing is pushed
     label_studio_url: str | None = None
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
         return _split_commas(value)
 
     @field_validator("label_studio_url", "label_studio_api_key", "label_studio_webhook_secret", "public_url",
-                     mode="before")
+                     "metrics_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `DFG_X=` in a shell or .env means "not configured", not an empty URL or secret.
@@ -86,6 +88,13 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("result_cache_size")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (off) or a positive number of entries")
         return value
 
     @field_validator("sync_interval_seconds", "label_studio_timeout_seconds")

@@ -49,6 +49,8 @@ SPEC = {
              "description": "Self-hosted deepfake check. Authenticate with `Authorization: Bearer <key>`."},
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "metricsToken": {"type": "http", "scheme": "bearer",
+                                             "description": "DFG_METRICS_TOKEN, not an API key"},
                             "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-DFG-Webhook-Secret"}},
         "schemas": {
             "Check": CHECK,
@@ -111,6 +113,17 @@ SPEC = {
                              "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "The model is loaded and the store reachable", "security": [],
                             "responses": {"200": {"description": "ready"}, **_problems(503)}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics of every worker",
+            "description": "Text exposition: dfg_check_stage_seconds{stage=cache|decode|faces|crops|model|store}, "
+                           "dfg_http_request_duration_seconds{method,endpoint,status}, "
+                           "dfg_result_cache_lookups_total{result=hit|miss}, dfg_checks_total{verdict,scope}, "
+                           "dfg_review_queue_depth{state=queued|in_review}. With DFG_METRICS_TOKEN set, send it "
+                           "as a Bearer token; without it only loopback clients are answered (403 otherwise).",
+            "security": [{"metricsToken": []}, {}],
+            "responses": {"200": {"description": "Prometheus text format",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          **_problems(401, 403)}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},
     },

@@ -1,7 +1,8 @@
 """Faces first, then the classifier: from a decoded image to a verdict."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,8 @@ class Assessment:
     faces: list[FaceScore]
     scope: str                        # "faces" | "no_face"
     model_version: str
+    # seconds per stage ("faces", "crops", "model"), for metrics; not part of the result
+    stage_seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
 
 def decide(fake_probability: float, info: ModelInfo) -> str:
@@ -53,19 +56,25 @@ class Detector:
 
     def assess(self, image: DecodedImage) -> Assessment:
         size = self.classifier.info.input_size
+        started = time.perf_counter()
         found = self.faces.detect(image.rgb)[: self.max_faces]
+        detected = time.perf_counter()
         if found:
             crops = np.stack([crop_face(image.rgb, face.box, size=size) for face in found])
         else:
             crops = whole_image(image.rgb, size)[None]
+        cropped = time.perf_counter()
         scores = self.classifier.predict(crops)
+        stage_seconds = {"faces": detected - started, "crops": cropped - detected,
+                         "model": time.perf_counter() - cropped}
         fake_probability = float(scores.max())
         faces = [FaceScore(box=_to_original(face.box, image.scale, image.width, image.height),
                            fake_probability=round(float(score), 6))
                  for face, score in zip(found, scores)]
         return Assessment(verdict=decide(fake_probability, self.classifier.info),
                           fake_probability=round(fake_probability, 6), faces=faces,
-                          scope="faces" if found else "no_face", model_version=self.classifier.version)
+                          scope="faces" if found else "no_face", model_version=self.classifier.version,
+                          stage_seconds=stage_seconds)
 
 
 def _to_original(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:

@@ -1,0 +1,84 @@
+"""The real served processes: `deepfake-guard serve` with 2 gunicorn workers.
+
+What a worker has loaded is read from its memory map (/proc/PID/maps), so no debug endpoint is needed.
+"""
+from __future__ import annotations
+
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.servers import children, start_ours
+from tests.images import astronaut, jpeg
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = start_ours("two workers", tmp_path_factory.mktemp("served"), workers=2, threads=2, runtime_threads=1)
+    yield server
+    server.stop()
+
+
+def _post(server, data: bytes) -> None:
+    request = urllib.request.Request(server.url + "/api/v1/checks", data=data, headers={"Content-Type": "image/jpeg"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_workers_load_neither_tensorflow_nor_the_label_studio_sdk(served):
+    _post(served, jpeg(astronaut()))  # a check has run: everything it needs is loaded
+    workers = children(served.process.pid)
+    assert len(workers) == 2
+    for pid in workers:
+        maps = _maps(pid)
+        assert "onnxruntime" in maps and "ai_edge_litert" in maps  # the map shows what is loaded …
+        assert "/tensorflow/" not in maps and "libtensorflow" not in maps  # … and TensorFlow is not
+        assert "/pandas/" not in maps  # pulled in by label_studio_sdk: 70 MB per worker
+
+
+def test_one_scrape_counts_the_checks_of_both_workers(served):
+    metrics_dir = Path(served.log_path.parent / "instance" / "prometheus")
+    sent, lock = 0, threading.Lock()
+
+    def send(count: int) -> None:
+        nonlocal sent
+        for number in range(count):
+            _post(served, jpeg(astronaut(), quality=60 + number % 40))
+            with lock:
+                sent += 1
+
+    def pids_with_checks() -> set[str]:
+        return {path.stem.split("_")[-1] for path in metrics_dir.glob("counter_*.db")}
+
+    before = _lookups(served)
+    # New connections from 4 threads at once: the kernel hands them to both workers.
+    while len(pids_with_checks()) < 2 and sent < 200:
+        threads = [threading.Thread(target=send, args=(5,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(pids_with_checks()) == 2, "both workers should have answered checks"
+    assert _lookups(served) - before == sent
+
+
+def _lookups(server) -> float:
+    with urllib.request.urlopen(server.url + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               if family.name == "dfg_result_cache_lookups" for sample in family.samples
+               if sample.name == "dfg_result_cache_lookups_total")
+
+
+def test_the_webhook_header_name_is_the_one_the_sync_registers():
+    from feedback.labelstudio import WEBHOOK_SECRET_HEADER
+    from server.api.labelstudio import WEBHOOK_SECRET_HEADER as checked
+
+    assert checked == WEBHOOK_SECRET_HEADER
