@@ -21,6 +21,7 @@ FORMAT_NAMES = {"MPO": "jpeg"}
 # Large JPEGs are decoded at a reduced scale (DCT scaling, a cheap power-of-two reduction) as
 # long as the longer side stays at least this long: faces keep enough pixels for a 256² crop.
 WORK_LONG_SIDE = 2048
+EXIF_ORIENTATION = 0x0112
 _BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as browsers do
 # Our own pixel limit (DFG_MAX_PIXELS) is checked as soon as the header is read, before any
 # decoding, with a message that names the size; Pillow's global guard would fire first without it.
@@ -101,7 +102,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if mode == "RGB" else image.convert("RGB")  # converting RGB would only copy it
 
 
 def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
@@ -125,7 +126,9 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
         raise _corrupt(f"The image data could not be decoded ({error}). The file may be truncated or corrupt.")
     reduced_width = image.size[0]
     try:
-        upright = ImageOps.exif_transpose(image)
+        # exif_transpose copies the image even when there is nothing to turn (6 MB at 1920×1080)
+        turn = image.getexif().get(EXIF_ORIENTATION, 1) not in (None, 1)
+        upright = ImageOps.exif_transpose(image) if turn else image
     except Exception:  # a malformed EXIF block must not cost the check: keep the stored orientation
         upright = image
     rotated = upright.size != image.size
