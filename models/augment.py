@@ -12,7 +12,7 @@ JPEG_QUALITY = (50, 95)
 RESCALE_FACTOR = (0.4, 0.9)
 BLUR_SIGMA = (0.3, 1.5)
 TINT = 0.08
-P_JPEG, P_RESCALE, P_BLUR, P_TINT = 0.5, 0.3, 0.2, 0.3
+P_JPEG, P_RESCALE, P_BLUR, P_TINT = 0.5, 0.4, 0.2, 0.3
 
 
 def _seed(pair, salt: int):
@@ -49,18 +49,22 @@ def augment_image(item, pair, level: str):
     mask = tf.image.stateless_random_flip_left_right(mask, _seed(pair, 1))
     if level == "web":
         image = tf.cast(image, tf.float32)
-        if _chance(pair, 2, P_RESCALE):
-            factor = tf.random.stateless_uniform([], _seed(pair, 3), *RESCALE_FACTOR)
-            small = tf.cast(tf.cast(size, tf.float32) * factor, tf.int32)
-            image = tf.image.resize(tf.image.resize(image, small, antialias=True), size)
         if _chance(pair, 4, P_BLUR):
             image = gaussian_blur(image, tf.random.stateless_uniform([], _seed(pair, 5), *BLUR_SIGMA))
         if _chance(pair, 6, P_TINT):
             gains = tf.random.stateless_uniform([3], _seed(pair, 7), 1 - TINT, 1 + TINT)
             image = image * gains
+        # The web's order: an image is shrunk, then JPEG-encoded at its small size; the server's crop
+        # scales it back up. A JPEG at full size is the other common case.
+        rescale = _chance(pair, 2, P_RESCALE)
+        factor = tf.where(rescale, tf.random.stateless_uniform([], _seed(pair, 3), *RESCALE_FACTOR), 1.0)
+        small = tf.maximum(tf.cast(tf.cast(size, tf.float32) * factor, tf.int32), 1)
+        image = tf.cond(rescale, lambda: tf.image.resize(image, small, antialias=True), lambda: image)
         image = tf.cast(tf.clip_by_value(image + 0.5, 0, 255), tf.uint8)
         if _chance(pair, 8, P_JPEG):
             image = tf.image.stateless_random_jpeg_quality(image, *JPEG_QUALITY, _seed(pair, 9))
+        image = tf.cond(rescale, lambda: tf.cast(tf.clip_by_value(
+            tf.image.resize(tf.cast(image, tf.float32), size) + 0.5, 0, 255), tf.uint8), lambda: image)
         image = tf.ensure_shape(image, [None, None, 3])
     return image, mask, label, weight
 

@@ -2,6 +2,13 @@
 
 Layout: DIR/{Train,Validation,Test}/{Real,Fake}/* (the seed's), or a flat DIR/{Real,Fake}/* that is
 split by a seeded shuffle. Labels: Fake = 1, Real = 0 (the model outputs P(fake)).
+
+The format-shortcut rule: when real and fake images come from different sources they often differ
+in format (PNG fakes, JPEG reals) or JPEG quality, and a model learns that instead of the
+manipulation. So user data is re-encoded: every image, real or fake, is resized to the input size
+and encoded once more as JPEG at one fixed quality (REENCODE_QUALITY) before training, evaluation
+and serving (the model's metadata records the quality; the server applies it to every crop).
+The synthetic demo data needs no re-encode: its generator already encodes both classes alike.
 """
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ CLASSES = {"Real": 0, "Fake": 1}
 MASKS = "Masks"  # optional: <split>/Masks/<stem>.png marks where Fake/<stem>.* was changed
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 FLAT_SPLIT = {"Train": 0.8, "Validation": 0.1, "Test": 0.1}
+REENCODE_QUALITY = 90   # the fixed JPEG quality of the format-shortcut rule
+IMBALANCE_TOLERANCE = 0.1  # class weights when the minority class is < (1 - this) × the majority
 
 
 @dataclass
@@ -79,8 +88,50 @@ def find_splits(data_dir: str | Path, seed: int = 1337) -> dict[str, Split]:
     return splits
 
 
-def load_images(paths: list[str], size: int) -> np.ndarray:
-    """Decode files to an N×size×size×3 uint8 array (for evaluation outside tf.data)."""
+def class_weights(split: Split) -> dict[int, float] | None:
+    """Balanced weights (n / (2 × n_class)) when the classes are unbalanced, else None.
+
+    Without them a model trained on 90% fakes learns to say "fake"; with them each class carries
+    half of the loss.
+    """
+    counts = split.balance()
+    real, fake = counts["Real"], counts["Fake"]
+    if not real or not fake or min(real, fake) >= (1 - IMBALANCE_TOLERANCE) * max(real, fake):
+        return None
+    total = real + fake
+    return {0: total / (2 * real), 1: total / (2 * fake)}
+
+
+def example_weights(split: Split, base: list[float] | None = None) -> tuple[list[float] | None, dict | None]:
+    """Per-example training weights: `base` (if any) times the class weight. Returns (weights, class weights)."""
+    weights = class_weights(split)
+    if weights is None:
+        return base, None
+    base = base or [1.0] * len(split.labels)
+    return [w * weights[label] for w, label in zip(base, split.labels)], weights
+
+
+def reencode(image, quality: int):
+    """A PIL image encoded as JPEG at `quality` (4:2:0) and decoded again: the format-shortcut rule."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality, subsampling=2)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return decoded.convert("RGB")
+
+
+def load_images(paths: list[str], size: int, reencode_quality: int | None = None) -> np.ndarray:
+    """Decode files to an N×size×size×3 uint8 array (for evaluation outside tf.data).
+
+    Args:
+        paths: image files.
+        size: square side they are resized to.
+        reencode_quality: apply the format-shortcut rule (JPEG at this quality after resizing).
+    """
     from PIL import Image
 
     out = np.empty((len(paths), size, size, 3), np.uint8)
@@ -89,12 +140,15 @@ def load_images(paths: list[str], size: int) -> np.ndarray:
             image = image.convert("RGB")
             if image.size != (size, size):
                 image = image.resize((size, size), Image.BILINEAR)
+            if reencode_quality:
+                image = reencode(image, reencode_quality)
             out[index] = np.asarray(image)
     return out
 
 
 def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
-            augment: str = "web", sample_weights: list[float] | None = None, map_size: int | None = None):
+            augment: str = "web", sample_weights: list[float] | None = None, map_size: int | None = None,
+            reencode_quality: int | None = None):
     """A tf.data pipeline: parallel decode → cache → (shuffle, augment) → batch → prefetch.
 
     Args:
@@ -108,6 +162,8 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
         sample_weights: optional per-example weights (feedback examples weigh more in retraining).
         map_size: also yield a map_size² target of where each image was changed (mask files; all
             ones for a fake without one, zeros for a real image), for models.architectures.with_map_head.
+        reencode_quality: the format-shortcut rule: JPEG-encode every resized image at this quality
+            (before augmentation, for both classes).
 
     Yields:
         (images uint8→float32, label or {"fake_probability", "fake_map"}, weight or the same dict).
@@ -125,7 +181,10 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
     def decode(path, mask_path, label, weight):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         image.set_shape([None, None, 3])
-        image = tf.cast(tf.image.resize(image, (size, size), antialias=True) + 0.5, tf.uint8)
+        image = tf.cast(tf.clip_by_value(tf.image.resize(image, (size, size), antialias=True) + 0.5, 0, 255),
+                        tf.uint8)
+        if reencode_quality:
+            image = tf.io.decode_jpeg(tf.io.encode_jpeg(image, quality=reencode_quality), channels=3)
         mask = tf.cond(tf.equal(mask_path, ""),
                        lambda: tf.fill([size, size, 1], tf.cast(label * 255, tf.uint8)),
                        lambda: tf.image.resize(tf.io.decode_png(tf.io.read_file(mask_path), channels=1),

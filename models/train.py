@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import Split, dataset
+from .data import Split, dataset, example_weights
 
 SEED = 1337
 BATCH_SIZE = 32
@@ -25,6 +25,7 @@ class TrainResult:
     seconds: float
     seconds_per_epoch: float
     epochs_run: int
+    class_weights: dict[int, float] | None = None   # set when the training classes were unbalanced
 
 
 def _BestCheckpoint(serving_model, path: Path, monitor: str):
@@ -63,7 +64,8 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         checkpoint_dir: str | Path | None = None, seed: int = SEED, batch_size: int = BATCH_SIZE,
         augment: str = "web", patience: int = 5, input_size: int = 256,
         sample_weights: list[float] | None = None, learning_rate: float | None = None,
-        weights: str | Path | None = None, map_weight: float = MAP_WEIGHT) -> TrainResult:
+        weights: str | Path | None = None, map_weight: float = MAP_WEIGHT,
+        reencode_quality: int | None = None) -> TrainResult:
     """Train a model and keep the weights with the best validation ROC AUC.
 
     Args:
@@ -82,6 +84,8 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         learning_rate: peak learning rate (defaults: 1e-3 new, 1e-4 fine-tuning).
         weights: local backbone weights for a new efficientnetv2b0.
         map_weight: weight of the where-was-it-changed loss (0 trains on image labels alone).
+        reencode_quality: the format-shortcut rule (models.data): JPEG quality every image is
+            re-encoded at, training and validation alike; None for data encoded alike already.
     """
     import keras
 
@@ -91,9 +95,11 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
     model = load_keras(init) if init else make_model(arch, input_size, weights)
     trainer = with_map_head(model)
     map_size = int(trainer.output["fake_map"].shape[1])
+    sample_weights, class_weights = example_weights(train, sample_weights)
     train_data = dataset(train, input_size, batch_size, training=True, seed=seed, augment=augment,
-                         sample_weights=sample_weights, map_size=map_size)
-    validation_data = dataset(validation, input_size, batch_size, training=False, seed=seed, map_size=map_size)
+                         sample_weights=sample_weights, map_size=map_size, reencode_quality=reencode_quality)
+    validation_data = dataset(validation, input_size, batch_size, training=False, seed=seed, map_size=map_size,
+                              reencode_quality=reencode_quality)
     steps = max(1, -(-len(train.paths) // batch_size))
     peak = learning_rate or (FINE_TUNE_LEARNING_RATE if init else LEARNING_RATE)
     trainer.compile(optimizer=keras.optimizers.Adam(_schedule(peak, steps, epochs)),
@@ -121,4 +127,4 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
     if checkpoint_dir:
         (Path(checkpoint_dir) / "history.json").write_text(json.dumps(clean, indent=1))
     return TrainResult(model=model, history=clean, seconds=seconds, seconds_per_epoch=seconds / epochs_run,
-                       epochs_run=epochs_run)
+                       epochs_run=epochs_run, class_weights=class_weights)
