@@ -11,10 +11,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Callable
 
-from flask import Flask
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
 from server.images import ImageStore
@@ -64,18 +62,11 @@ class SyncReport:
         return line + "".join(f"; {extra}" for extra in extras if extra)
 
 
-def instance_dir(settings: Settings) -> Path:
-    """The server's instance folder: DFG_INSTANCE_DIR, or Flask's default for the `server` package."""
-    return Path(settings.instance_dir).resolve() if settings.instance_dir else Path(Flask("server").instance_path)
-
-
 def open_state(settings: Settings) -> tuple[Store, ImageStore]:
     """The store and image store the server uses, opened outside a Flask app (CLI, worker)."""
-    folder = instance_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = Store.for_instance(settings.database_url, folder)
-    store.create_schema()
-    images = ImageStore(folder / "images", settings.image_retention_hours, settings.image_cache_max_mb * 1024 * 1024)
+    store = Store.for_settings(settings)
+    images = ImageStore(settings.instance_path() / "images", settings.image_retention_hours,
+                        settings.image_cache_max_mb * 1024 * 1024)
     return store, images
 
 

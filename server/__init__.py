@@ -10,6 +10,7 @@ from flask_cors import CORS
 
 from . import errors, store
 from .images import ImageStore
+from .keys import StoredKeys
 from .settings import Settings
 
 
@@ -20,8 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         test_config: settings that override the environment (field names of `Settings`).
     """
     settings = Settings(**(test_config or {}))
-    instance_path = str(Path(settings.instance_dir).resolve()) if settings.instance_dir else None
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(settings.instance_path()), instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes)
     app.json.sort_keys = False
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.init_app(app)
     store.init_app(app, settings.database_url)
+    app.extensions["keys"] = StoredKeys(app.extensions["store"])
     app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
                                           settings.image_cache_max_mb * 1024 * 1024)
     # Imported here, not at the top: gunicorn_conf.py imports this package and must set

@@ -1,8 +1,9 @@
 """Bearer API keys: `Authorization: Bearer <key>` checked in constant time.
 
-With no key configured the API serves loopback clients only: a developer on their own machine
-needs no key, and a server reachable from a network never runs open (`serve` also refuses to
-bind a non-loopback address without keys).
+Keys come from DFG_API_KEYS and from the store (`deepfake-guard keys create`). With no key
+configured anywhere the API serves loopback clients only: a developer on their own machine needs
+no key, and a server reachable from a network never runs open (`serve` also refuses to bind a
+non-loopback address without keys).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def _unauthorized(detail: str) -> Problem:
 def authenticate() -> str:
     """Return the caller's key id or raise a 401 problem."""
     keys: list[str] = current_app.config["SETTINGS"].api_keys
-    if not keys:
+    stored = current_app.extensions["keys"]
+    if not keys and not stored.any_active():
         if is_loopback(request.remote_addr):
             return "loopback"
         raise _unauthorized("This server has no API keys configured (DFG_API_KEYS) and only "
@@ -52,9 +54,12 @@ def authenticate() -> str:
     for key in keys:
         if hmac.compare_digest(supplied_bytes, key.encode()):
             matched = key
-    if matched is None:
+    if matched is not None:
+        return key_id(matched)
+    stored_id = stored.identify(supplied.strip())
+    if stored_id is None:
         raise _unauthorized("The API key is not valid. Check the key in the extension's options.")
-    return key_id(matched)
+    return f"key:{stored_id}"
 
 
 def require_key(view: Callable) -> Callable:

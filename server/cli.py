@@ -25,17 +25,27 @@ def main() -> None:
 def serve(host: str, port: int, dev: bool) -> None:
     """Serve the API with gunicorn (settings from DFG_* variables)."""
     settings = Settings()
-    if not settings.api_keys and not _is_loopback_host(host):
+    has_keys = bool(settings.api_keys) or _stored_keys(settings)
+    if not has_keys and not _is_loopback_host(host):
         raise click.UsageError(f"refusing to listen on {host} without API keys: set DFG_API_KEYS "
-                               "(comma-separated), or listen on 127.0.0.1.")
-    if not settings.api_keys:
-        click.echo("No API keys configured (DFG_API_KEYS): serving clients on this machine only.", err=True)
+                               "(comma-separated) or create one with `deepfake-guard keys create`, "
+                               "or listen on 127.0.0.1.")
+    if not has_keys:
+        click.echo("No API keys configured (DFG_API_KEYS, `deepfake-guard keys`): serving clients on this "
+                   "machine only.", err=True)
     if dev:
         from . import create_app
         create_app().run(host=host, port=port, debug=False)
         return
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
                                "--bind", f"{_bracket(host)}:{port}", "server:create_app()"])
+
+
+def _stored_keys(settings: Settings) -> bool:
+    from .keys import StoredKeys
+    from .store import Store
+
+    return StoredKeys(Store.for_settings(settings)).any_active()
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -51,10 +61,12 @@ def _register_commands() -> None:
     from models.cli import register as register_models
 
     from .extension_cli import extension
+    from .keys_cli import keys
 
     register_models(main)
     register_feedback(main)
     main.add_command(extension)
+    main.add_command(keys)
 
 
 _register_commands()

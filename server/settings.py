@@ -104,6 +104,14 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive number of seconds")
         return value
 
+    def instance_path(self) -> Path:
+        """The one folder that holds all state: DFG_INSTANCE_DIR, or Flask's instance folder for `server`."""
+        if self.instance_dir:
+            return Path(self.instance_dir).resolve()
+        from flask import Flask
+
+        return Path(Flask("server").instance_path)
+
     @property
     def label_studio_configured(self) -> bool:
         return bool(self.label_studio_url and self.label_studio_api_key)

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .tables import Base, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
+from .tables import ApiKey, Base, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
 
-__all__ = ["Store", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
+__all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record, synchronous: str = "FULL") -> None:
@@ -50,6 +50,15 @@ class Store:
     @classmethod
     def for_instance(cls, database_url: str | None, instance_dir: Path) -> "Store":
         return cls(database_url or f"sqlite:///{Path(instance_dir) / 'deepfake-guard.sqlite3'}")
+
+    @classmethod
+    def for_settings(cls, settings) -> "Store":
+        """The server's store opened outside a Flask app (CLI, worker), schema created."""
+        folder = settings.instance_path()
+        folder.mkdir(parents=True, exist_ok=True)
+        opened = cls.for_instance(settings.database_url, folder)
+        opened.create_schema()
+        return opened
 
     def create_schema(self) -> None:
         try:

@@ -130,3 +130,15 @@ class CachedCheck(Base):
 
     check_id: Mapped[str] = mapped_column(ForeignKey("checks.id"), primary_key=True)
     source_check_id: Mapped[str] = mapped_column(String(36))
+
+
+class ApiKey(Base):
+    """An API key created with `deepfake-guard keys create`: only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)            # shown in lists, stored with checks
+    name: Mapped[str] = mapped_column(String(100))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
