@@ -30,6 +30,7 @@ from .inputs import make_inputs
 from .load import Burst, run_burst
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH_KEY = "bench-key-0123456789"  # sent as the extension sends its key
 TARGETS_NOTE = "targets of issue 7, judged on the first --configs entry"
 
 
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         for config in args.configs:
             name = _config_name(config)
             print(f"starting {name} …", flush=True)
-            running[name] = servers.start_ours(name, work / name.replace(" ", "_"), *config)
+            running[name] = servers.start_ours(name, work / name.replace(" ", "_"), *config, api_key=BENCH_KEY)
         if args.seed:
             print("starting the seed's Keras server …", flush=True)
             running["seed"] = servers.start_seed(work / "seed")
@@ -169,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         # Warm every server on every input once (lazy initialisation is not what we measure).
         for cell in cells:
             if cell.system in running:
-                run_burst(running[cell.system].url + running[cell.system].check_path,
-                          lambda n, k=cell.kind: inputs.body(k, n), 1, 0.2, 0.0, counter)
+                server = running[cell.system]
+                run_burst(server.url + server.check_path, lambda n, k=cell.kind: inputs.body(k, n), 1, 0.2, 0.0,
+                          counter, server.headers)
         bursts: dict[Cell, Burst] = {cell: Burst() for cell in cells}
         rng = random.Random(7)
         total = len(cells) * args.rounds
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     server = running[cell.system]
                     burst = run_burst(server.url + server.check_path, lambda n, k=cell.kind: inputs.body(k, n),
-                                      cell.clients, args.seconds, args.warmup, counter)
+                                      cell.clients, args.seconds, args.warmup, counter, server.headers)
                 bursts[cell].extend(burst)
                 done = round_number * len(cells) + index
                 row = report.summarise(cell.system, cell.kind, cell.clients, burst)

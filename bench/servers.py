@@ -109,12 +109,18 @@ def _wait_ready(server: Server, ready_path: str) -> Server:
 
 
 def start_ours(name: str, folder: Path, workers: int, threads: int, runtime_threads: int,
-               extra_env: dict | None = None) -> Server:
-    """`deepfake-guard serve` with its own instance folder (own store, image cache and metrics)."""
+               api_key: str | None = None, extra_env: dict | None = None) -> Server:
+    """`deepfake-guard serve` with its own instance folder (own store, image cache and metrics).
+
+    Args:
+        api_key: the key clients must send (as the extension does); None: loopback clients need none.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = dict(os.environ, DFG_INSTANCE_DIR=str(folder / "instance"), DFG_WORKERS=str(workers),
-               DFG_THREADS=str(threads), DFG_RUNTIME_THREADS=str(runtime_threads), DFG_API_KEYS="")
+               DFG_THREADS=str(threads), DFG_RUNTIME_THREADS=str(runtime_threads), DFG_API_KEYS=api_key or "",
+               # the benchmark sends far more than one user would: no rate limits (empty = none)
+               DFG_RATE_LIMIT_PER_KEY="", DFG_RATE_LIMIT_PER_ADDRESS="")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(extra_env or {})
     command = [str(Path(sys.executable).with_name("deepfake-guard")), "serve", "--host", "127.0.0.1",
@@ -122,7 +128,8 @@ def start_ours(name: str, folder: Path, workers: int, threads: int, runtime_thre
     log_path = folder / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(name, f"http://127.0.0.1:{port}", "/api/v1/checks", process, log_path)
+    server = Server(name, f"http://127.0.0.1:{port}", "/api/v1/checks", process, log_path,
+                    headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
     return _wait_ready(server, "/readyz")
 
 

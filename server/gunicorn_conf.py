@@ -9,8 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-from flask import Flask
-
 from server.settings import Settings
 
 _settings = Settings()
@@ -36,8 +34,7 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # Prometheus metrics from every worker (server/metrics.py): each worker writes its values to files
 # here and /metrics merges them. The variable must be set before a worker imports
 # prometheus_client, hence here in the master, which the workers inherit it from.
-_instance = (Path(_settings.instance_dir) if _settings.instance_dir else Path(Flask("server").instance_path)).resolve()
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_instance / "prometheus"))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_settings.instance_path() / "prometheus"))
 if "prometheus_client" in sys.modules:  # its metrics would stay per worker, and /metrics would lie
     raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
 
