@@ -1,14 +1,13 @@
 """Deepfake Guard server: `create_app()` builds everything; nothing happens at import time."""
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
 
-from . import errors, store
+from . import errors, limits, observability, store
 from .images import ImageStore
 from .keys import StoredKeys
 from .settings import Settings
@@ -25,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes)
     app.json.sort_keys = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    observability.init_app(app, settings.log_format)
 
     errors.init_app(app)
     store.init_app(app, settings.database_url)
@@ -45,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .api import checks, disputes, health, labelstudio, model, openapi
     from .api import metrics as metrics_api
+    limits.init_app(app, settings, [checks.bp, disputes.bp, model.bp])
     for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, has_request_context, json, request
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://deepfake-guard.dev/problems/"
@@ -38,7 +38,8 @@ class Problem(Exception):
 def problem_response(status: int, slug: str, title: str, detail: str, headers: dict | None = None,
                      **extra: object) -> Response:
     body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
-            "instance": request.path if request else None, **extra}
+            "instance": request.path if has_request_context() else None,
+            "request_id": g.get("request_id") if has_request_context() else None, **extra}
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value

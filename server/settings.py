@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -38,6 +39,17 @@ class Settings(BaseSettings):
     image_cache_max_mb: int = 1024
     review_uncertain_per_day: int = 50
 
+    # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
+    rate_limit_per_key: str = "300/minute"
+    rate_limit_per_address: str = "1200/minute"
+    rate_limit_storage_url: str = "memory://"      # redis://host:6379 to share counts between workers/hosts
+
+    # Logs
+    log_format: Literal["json", "text"] = "json"
+
+    # Fetching images by URL
+    fetch_allow_hosts: CommaList = Field(default_factory=list)  # host[:port] allowed although private
+
     # Serving processes (chosen by measurement: server/gunicorn_conf.py, BENCHMARKS.md)
     workers: int = 2
     threads: int = 4
@@ -62,7 +74,7 @@ class Settings(BaseSettings):
     face_min_score: float = 0.5
     max_faces: int = 8
 
-    @field_validator("api_keys", "extension_origins", mode="before")
+    @field_validator("api_keys", "extension_origins", "fetch_allow_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
