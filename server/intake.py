@@ -65,7 +65,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError:
         raise _unsupported("The bytes are not an image in a supported format "
                            f"({', '.join(f.lower() for f in ACCEPTED_FORMATS)}).")
-    except (OSError, SyntaxError, ValueError) as error:
+    except Exception as error:  # decoders written in C raise all sorts (OSError, RuntimeError, struct.error…)
         raise _corrupt(f"The image header could not be read ({error}). The file may be truncated or corrupt.")
     width, height = image.size
     if width <= 0 or height <= 0:
@@ -122,7 +122,7 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
         image.seek(0)  # animated GIF/WebP: the first frame
         _reduce_jpeg(image)
         image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except Exception as error:  # as above: found by tests/fuzz (the AVIF decoder raises RuntimeError)
         raise _corrupt(f"The image data could not be decoded ({error}). The file may be truncated or corrupt.")
     reduced_width = image.size[0]
     try:
@@ -133,7 +133,10 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
         upright = image
     rotated = upright.size != image.size
     width, height = (original_size[1], original_size[0]) if rotated else original_size
-    rgb = np.asarray(_to_rgb(upright), dtype=np.uint8)
+    try:
+        rgb = np.asarray(_to_rgb(upright), dtype=np.uint8)
+    except Exception as error:  # a mode Pillow opens but cannot convert
+        raise _corrupt(f"The image's pixel format could not be converted to RGB ({error}).")
     return DecodedImage(rgb=rgb, width=width, height=height, format=image_format,
                         sha256=hashlib.sha256(data).hexdigest(),
                         scale=reduced_width / original_size[0])

@@ -1,0 +1,34 @@
+"""schemathesis against /openapi.json: generated requests for every operation, zero server errors."""
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from server import create_app
+from tests.conftest import API_KEY
+
+CASES = {"count": 0}
+
+
+def _app():
+    import tempfile
+
+    return create_app({"instance_dir": tempfile.mkdtemp(prefix="dfg-schemathesis-"), "api_keys": [API_KEY],
+                       "rate_limit_per_key": "", "rate_limit_per_address": "",
+                       "label_studio_webhook_secret": "schemathesis-secret"})
+
+
+schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
+
+
+@schema.parametrize()
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_server_errors(case):
+    CASES["count"] += 1
+    case.call_and_validate(headers={"Authorization": f"Bearer {API_KEY}"}, checks=[not_a_server_error])
+
+
+def test_report_case_count():
+    print(f"schemathesis cases run: {CASES['count']}")
+    assert CASES["count"] > 0
