@@ -1,7 +1,6 @@
-"""A servable model folder: Keras file, ONNX runtime file, calibrated metadata and the model card."""
+"""A servable model folder: Keras file, ONNX runtime file, calibrated metadata, plots and the model card."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import datetime, timezone
@@ -9,43 +8,55 @@ from pathlib import Path
 
 import numpy as np
 
-from server.detector.classifier import METADATA_FILE, RUNTIME_FILE, Runtime
+from server.detector.classifier import METADATA_FILE, RUNTIME_FILE, Runtime, probe_batch
 
+from .card import write_card
 from .data import Split, load_images
+from .evaluate import evaluate_split
 from .export import PARITY_TOLERANCE, export_onnx, parity
 from .metrics import choose_threshold, classification_report, uncertain_band
+from .plots import write_plots
+from .registry import sha256_file
 
 KERAS_FILE = "model.keras"
 PARITY_SAMPLES = 32
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def score_split(runtime: Runtime, split: Split, size: int) -> np.ndarray:
-    return runtime.predict(load_images(split.paths, size))
+THRESHOLD_RULE = "maximise balanced accuracy (Youden's J) on the validation split"
+BAND_RULE = "the 10% of validation predictions nearest the threshold"
 
 
 def new_version(arch: str) -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{arch}"
 
 
-def write_model_folder(out_dir: str | Path, model, validation: Split, test_sets: dict[str, Split],
-                       description: dict, version: str | None = None) -> dict:
+def _calibrate(runtime: Runtime, model, validation: Split, size: int, reencode_quality: int | None):
+    images = load_images(validation.paths, size, reencode_quality)
+    difference = parity(model, runtime.path, images[:PARITY_SAMPLES])
+    labels = np.asarray(validation.labels)
+    scores = runtime.predict(images)
+    threshold = choose_threshold(labels, scores)
+    band = uncertain_band(scores, threshold)
+    return difference, threshold, band, classification_report(labels, scores, threshold, band)
+
+
+def write_model_folder(out_dir: str | Path, model, validation: Split | None, test_sets: dict[str, Split],
+                       description: dict, version: str | None = None, history: dict | None = None,
+                       reencode_quality: int | None = None, calibration: tuple[float, tuple[float, float]] | None = None,
+                       robustness: bool = True) -> dict:
     """Export, calibrate on validation data, evaluate on each test set and write the folder.
 
     Args:
         out_dir: the folder to (over)write.
-        model: the trained keras.Model.
-        validation: where the threshold and the uncertain band are chosen.
-        test_sets: name → held-out files, each evaluated with the chosen threshold and band.
-        description: training facts for the metadata (architecture, data, epochs, timings, seed …).
+        model: the trained keras.Model (input raw 0–255 RGB, output P(fake)).
+        validation: where the threshold and the uncertain band are chosen; None with `calibration`.
+        test_sets: name → held-out files, each evaluated with the chosen threshold and band; the
+            first one also gets the robustness table and the plots.
+        description: facts for the metadata (architecture, training_data, training, parent_version …).
         version: the model version; a timestamped one by default.
+        history: the training history (for its plot).
+        reencode_quality: the format-shortcut rule the model was trained with (applied to every
+            evaluation here, and by the server to every crop).
+        calibration: (threshold, band) to use as given when there is no validation data.
+        robustness: measure the robustness table on the first test set.
 
     Returns:
         The metadata written to metadata.json.
@@ -57,34 +68,50 @@ def write_model_folder(out_dir: str | Path, model, validation: Split, test_sets:
     export_onnx(model, out / RUNTIME_FILE)
     runtime = Runtime(out / RUNTIME_FILE)
 
-    validation_images = load_images(validation.paths, size)
-    difference = parity(model, out / RUNTIME_FILE, validation_images[:PARITY_SAMPLES])
+    if validation is not None and validation.paths:
+        difference, threshold, band, validation_report = _calibrate(runtime, model, validation, size, reencode_quality)
+        rules = {"threshold_rule": THRESHOLD_RULE, "band_rule": BAND_RULE}
+    elif calibration is not None:
+        threshold, band = calibration
+        validation_report = None
+        difference = parity(model, runtime.path, probe_batch(size))
+        rules = {"threshold_rule": "not calibrated (no validation data given): 0.5, as in the seed",
+                 "band_rule": "not calibrated (no validation data given): empty"}
+    else:
+        raise ValueError("need validation data or an explicit calibration")
     if difference > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from Keras by {difference:.2e} (> {PARITY_TOLERANCE})")
-    validation_scores = runtime.predict(validation_images)
-    labels = np.asarray(validation.labels)
-    threshold = choose_threshold(labels, validation_scores)
-    band = uncertain_band(validation_scores, threshold)
 
-    metrics = {name: classification_report(np.asarray(split.labels), score_split(runtime, split, size),
-                                           threshold, band)
-               for name, split in test_sets.items()}
+    evaluations = {name: evaluate_split(runtime.predict, split, name, size, threshold, band, reencode_quality,
+                                        robustness=robustness and index == 0)
+                   for index, (name, split) in enumerate(test_sets.items()) if split.paths}
+    primary = next(iter(evaluations.values()), None)
+    plots = write_plots(out, primary.labels, primary.scores, primary.report, primary.robustness, history,
+                        primary.name) if primary else []
     metadata = {
         "version": version or new_version(description.get("architecture", "model")),
         "output": "probability that the face crop (or whole image) is fake",
         "input_size": size,
-        "threshold": round(threshold, 6),
-        "uncertain_band": [round(band[0], 6), round(band[1], 6)],
-        "threshold_rule": "maximise balanced accuracy (Youden's J) on the validation split",
-        "band_rule": "the 10% of validation predictions nearest the threshold",
+        "threshold": round(float(threshold), 6),
+        "uncertain_band": [round(float(band[0]), 6), round(float(band[1]), 6)],
+        **rules,
+        "data_rule": {"reencode_jpeg_quality": reencode_quality,
+                      "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
+                               f"quality {reencode_quality} before training, evaluation and serving")
+                      if reencode_quality else "images used as decoded, no re-encode"},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "parent_version": None,
         **description,
-        "validation": classification_report(labels, validation_scores, threshold, band),
-        "metrics": metrics,
+        "validation": validation_report,
+        "metrics": {name: evaluation.report for name, evaluation in evaluations.items()},
+        "robustness": {"test_set": primary.name, "rows": primary.robustness} if primary and primary.robustness else None,
+        "plots": plots,
         "parity_max_abs_diff": difference,
-        "files": {name: sha256_file(out / name) for name in (KERAS_FILE, RUNTIME_FILE)},
+        "probe": {"fake_probability": [round(float(v), 7) for v in runtime.predict(probe_batch(size))]},
     }
+    metadata["files"] = {name: sha256_file(out / name) for name in (KERAS_FILE, RUNTIME_FILE, *plots)}
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    write_card(out, metadata)
     return metadata
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .report import balance_text, fmt, metrics_table, plot_lines, robustness_lines
+
 CARD_FILE = "MODEL_CARD.md"
 
 _SYNTHETIC_LIMITS = """\
@@ -19,51 +21,84 @@ verdict as a pointer for a human reviewer.
 
 To train on real data instead, put OpenForensics (or your own) face images in the seed's layout
 `DIR/{Train,Validation,Test}/{Real,Fake}/*.jpg` and run
-`deepfake-guard train --data DIR --arch efficientnetv2b0 --epochs 10 --out runs/openforensics`,
-then serve it with `DFG_MODEL_DIR=runs/openforensics`.
+`deepfake-guard train --data DIR --arch efficientnetv2b0 --epochs 10`, then
+`deepfake-guard models promote VERSION` to serve it.
+"""
+
+_NOT_MEASURED = """\
+## Measured figures
+
+None: this model was registered without test data, so nothing about its accuracy was measured here.
+Measure it with `deepfake-guard evaluate --model {version} --data DIR`.
 """
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+def _training_lines(metadata: dict) -> list[str]:
+    training = metadata.get("training")
+    if not training:
+        return []
+    lines = [f"- Training: {training.get('epochs_run')} epochs of at most {training.get('max_epochs')}, "
+             f"{training.get('seconds_per_epoch')} s/epoch, {training.get('seconds')} s in all on the machine that "
+             f"built it; seed {training.get('seed')}, augmentation `{training.get('augment')}`."]
+    balance = training.get("balance") or {}
+    if balance:
+        lines.append("- Class balance: " + "; ".join(f"{split}: {balance_text(counts)}"
+                                                    for split, counts in balance.items() if any(counts.values())) + ".")
+    if training.get("class_weights"):
+        weights = training["class_weights"]
+        lines.append(f"- Unbalanced training classes, so the loss was weighted: real {fmt(float(weights['real']))}, "
+                     f"fake {fmt(float(weights['fake']))} per example.")
+    return lines
+
+
+def _header(metadata: dict) -> list[str]:
+    size = metadata["input_size"]
+    data = metadata.get("training_data") or {}
+    rule = (metadata.get("data_rule") or {}).get("rule")
+    lines = [
+        f"# Model card: {metadata['version']}",
+        "",
+        f"- Architecture: `{metadata.get('architecture')}`, input {size}×{size} RGB, raw 0–255 pixels "
+        "(scaling is inside the model).",
+        f"- Output: {metadata.get('output')}.",
+    ]
+    imported = metadata.get("imported")
+    if imported and imported.get("output_flipped"):
+        lines.append(f"- Imported from `{imported.get('source')}` ({imported.get('format')}), whose output was "
+                     "P(real) (class folders Fake=0, Real=1): this model wraps it as **1 − P(real)**, so it outputs "
+                     "P(fake) like every other model here.")
+    if metadata.get("parent_version"):
+        lines.append(f"- Parent version: `{metadata['parent_version']}`.")
+    lines.append(f"- Threshold {metadata['threshold']:.3f} ({metadata.get('threshold_rule')}); uncertain band "
+                 f"[{metadata['uncertain_band'][0]:.3f}, {metadata['uncertain_band'][1]:.3f}) ({metadata.get('band_rule')}).")
+    if data:
+        details = ", ".join(f"{k}={v}" for k, v in data.items() if k != "kind")
+        lines.append(f"- Training data: {data.get('kind')}{f' ({details})' if details else ''}.")
+    if rule:
+        lines.append(f"- Data rule: {rule}.")
+    lines += _training_lines(metadata)
+    if metadata.get("parity_max_abs_diff") is not None:
+        lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "
+                     f"{metadata['parity_max_abs_diff']:.1e}.")
+    return lines
 
 
 def render_card(metadata: dict) -> str:
     """Markdown for a model card from `metadata.json` contents."""
-    training = metadata.get("training", {})
-    data = metadata.get("training_data", {})
-    lines = [
-        f"# Model card: {metadata['version']}",
-        "",
-        f"- Architecture: `{metadata.get('architecture')}`, input {metadata['input_size']}×{metadata['input_size']} "
-        "RGB, raw 0–255 pixels (scaling is inside the model).",
-        f"- Output: {metadata.get('output')}.",
-        f"- Threshold {metadata['threshold']:.3f} ({metadata.get('threshold_rule')}); uncertain band "
-        f"[{metadata['uncertain_band'][0]:.3f}, {metadata['uncertain_band'][1]:.3f}) ({metadata.get('band_rule')}).",
-        f"- Training data: {data.get('kind')} ({', '.join(f'{k}={v}' for k, v in data.items() if k != 'kind')}).",
-        f"- Training: {training.get('epochs_run')} epochs of at most {training.get('max_epochs')}, "
-        f"{training.get('seconds_per_epoch')} s/epoch, {training.get('seconds')} s in all on the machine that built it; "
-        f"seed {training.get('seed')}, augmentation `{training.get('augment')}`.",
-        f"- Serving runtime: ONNX Runtime; largest difference from the Keras model on validation images: "
-        f"{metadata.get('parity_max_abs_diff', float('nan')):.1e}.",
-        "",
-        "## Measured figures",
-        "",
-        "| test set | n | accuracy | precision | recall | F1 | ROC AUC | avg. precision | band coverage | acc. in band | acc. outside |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    sets = {"validation (threshold chosen here)": metadata.get("validation", {}), **metadata.get("metrics", {})}
-    for name, report in sets.items():
-        if not report:
-            continue
-        lines.append(f"| {name} | {report['n']} | {_fmt(report['accuracy'])} | {_fmt(report['precision'])} | "
-                     f"{_fmt(report['recall'])} | {_fmt(report['f1'])} | {_fmt(report['roc_auc'])} | "
-                     f"{_fmt(report['average_precision'])} | {_fmt(report.get('band_coverage'))} | "
-                     f"{_fmt(report.get('accuracy_inside_band'))} | {_fmt(report.get('accuracy_outside_band'))} |")
-    lines.append("")
-    if data.get("kind") == "synthetic":
+    lines = [*_header(metadata), ""]
+    sets = {"validation (threshold chosen here)": metadata.get("validation") or {}, **(metadata.get("metrics") or {})}
+    if any(sets.values()):
+        lines += ["## Measured figures", "", *metrics_table(sets), ""]
+    else:
+        lines.append(_NOT_MEASURED.format(version=metadata["version"]))
+    robustness = metadata.get("robustness")
+    if robustness and robustness.get("rows"):
+        lines += [f"## Robustness (on {robustness['test_set']})", "",
+                  "The AUC drop is the clean ROC AUC minus the degraded one (positive = worse).", "",
+                  *robustness_lines(robustness["rows"]), ""]
+    if metadata.get("plots"):
+        lines += ["## Plots", "", *plot_lines(metadata["plots"]), ""]
+    if (metadata.get("training_data") or {}).get("kind") == "synthetic":
         lines.append(_SYNTHETIC_LIMITS)
     if metadata.get("rebuild_command"):
         lines += ["## Rebuild", "", "```", metadata["rebuild_command"], "```", ""]

@@ -13,11 +13,13 @@ import click
 from . import ARCHITECTURES
 
 # The synthetic demo data: counts per class; the holdout is generated with another seed.
-SYNTHETIC_COUNTS = {"Train": 3000, "Validation": 300}
+SYNTHETIC_TRAIN_COUNT = 3000
+SYNTHETIC_VALIDATION_COUNT = 300
 SYNTHETIC_HOLDOUT_COUNTS = {"Test": 500}
 SYNTHETIC_SEED = 20261126
 SYNTHETIC_HOLDOUT_SEED = SYNTHETIC_SEED + 1
 CACHE_DIR = Path(".cache") / "synthetic"
+USER_DATA_REENCODE = 90   # models.data.REENCODE_QUALITY; here so --help needs no TensorFlow
 
 
 def _quiet_tensorflow() -> None:
@@ -36,7 +38,11 @@ def synthetic_data(seed: int, counts: dict[str, int], cache_dir: Path) -> Path:
     return folder
 
 
-def _print_report(name: str, report: dict) -> None:
+def synthetic_holdout() -> Path:
+    return synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, CACHE_DIR)
+
+
+def print_report(name: str, report: dict) -> None:
     auc = report["roc_auc"]
     click.echo(f"{name:>22}: n={report['n']:<5} accuracy={report['accuracy']:.3f} precision={report['precision']:.3f} "
                f"recall={report['recall']:.3f} f1={report['f1']:.3f} roc_auc={'n/a' if auc is None else f'{auc:.3f}'}")
@@ -46,97 +52,172 @@ def _print_report(name: str, report: dict) -> None:
                    f"{'n/a' if inside is None else f'{inside:.3f}'}, outside {'n/a' if outside is None else f'{outside:.3f}'}")
 
 
+def print_robustness(rows: list[dict] | None) -> None:
+    for row in rows or []:
+        drop = row["auc_drop"]
+        click.echo(f"{row['condition']:>22}: roc_auc={row['roc_auc']:.3f} auc_drop={drop:+.3f} "
+                   f"accuracy={row['accuracy']:.3f} false_positive_rate={row['false_positive_rate']:.3f}")
+
+
+def _init_model(init: str | None) -> tuple[Path | None, str | None]:
+    """--init as a .keras file, a model folder or a registry version → (keras file, parent version)."""
+    if not init:
+        return None, None
+    from .evaluate import resolve_model
+    from .registry_cli import instance_dir
+
+    path = Path(init)
+    if path.is_file():
+        return path, None
+    folder = resolve_model(init, instance_dir())
+    return folder / "model.keras", json.loads((folder / "metadata.json").read_text()).get("version")
+
+
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Training data in the seed's layout DIR/{Train,Validation,Test}/{Real,Fake} or DIR/{Real,Fake}.")
 @click.option("--synthetic", is_flag=True, help="Train on the project's synthetic manipulations (the demo model).")
+@click.option("--synthetic-count", default=SYNTHETIC_TRAIN_COUNT, show_default=True, type=click.IntRange(10),
+              help="Synthetic training images per class.")
 @click.option("--arch", default="small_cnn", show_default=True, type=click.Choice(ARCHITECTURES))
 @click.option("--epochs", default=20, show_default=True, type=int)
 @click.option("--batch-size", default=32, show_default=True, type=int)
-@click.option("--init", type=click.Path(exists=True, path_type=Path), help="Fine-tune this .keras model.")
+@click.option("--patience", default=5, show_default=True, type=int, help="Epochs without validation AUC gain before stopping.")
+@click.option("--learning-rate", type=float, help="Peak learning rate (default 1e-3, or 1e-4 with --init).")
+@click.option("--map-weight", default=1.0, show_default=True, type=float,
+              help="Weight of the where-was-it-changed loss (0: image labels only).")
+@click.option("--init", help="Fine-tune this model: a .keras file, a model folder or a registry version.")
 @click.option("--weights", type=click.Path(exists=True, path_type=Path), help="Local backbone weights (efficientnetv2b0).")
 @click.option("--augment", default="web", show_default=True, type=click.Choice(["none", "flip", "seed", "web"]))
+@click.option("--reencode-quality", type=click.IntRange(0, 100),
+              help=f"Format-shortcut rule: JPEG quality every image is re-encoded at (default {USER_DATA_REENCODE} "
+                   "with --data, off with --synthetic; 0 = off).")
 @click.option("--seed", default=1337, show_default=True, type=int)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Model folder to write.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a plain model folder here instead of registering a version.")
 @click.option("--version", help="Model version (default: timestamp and architecture).")
-def train(data_dir, synthetic, arch, epochs, batch_size, init, weights, augment, seed, out, version) -> None:
-    """Train a model and write a servable folder (Keras, ONNX, calibrated metadata, card)."""
+@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patience, learning_rate, map_weight, init,
+          weights, augment, reencode_quality, seed, out, version, promote) -> None:
+    """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
     _quiet_tensorflow()
-    from .bundle import copy_history, write_model_folder
-    from .card import write_card
+    from .bundle import copy_history, new_version, write_model_folder
     from .data import find_splits
+    from .registry_cli import instance_registry
     from .train import fit
 
     if bool(data_dir) == bool(synthetic):
         raise click.UsageError("give exactly one of --data DIR or --synthetic")
+    if out and promote:
+        raise click.UsageError("--promote works on registry versions; drop --out")
+    if reencode_quality is None:
+        reencode_quality = 0 if synthetic else USER_DATA_REENCODE
+    init_path, parent = _init_model(init)
     if synthetic:
-        data_dir = synthetic_data(SYNTHETIC_SEED, SYNTHETIC_COUNTS, CACHE_DIR)
-        holdout = find_splits(synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, CACHE_DIR))["Test"]
-        test_sets = {"synthetic_holdout": holdout}
-        data_description = {"training_data": {
-            "kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
-            "counts_per_class": SYNTHETIC_COUNTS, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
-            "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS}}
+        counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
+        data_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR)
+        test_sets = {"synthetic_holdout": find_splits(synthetic_holdout())["Test"]}
+        data_description = {"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
+                            "counts_per_class": counts, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
+                            "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS}
     splits = find_splits(data_dir, seed=seed)
     if not synthetic:
         test_sets = {"test": splits["Test"]} if splits["Test"].paths else {}
-        data_description = {"training_data": {"kind": "folder", "path": str(data_dir)}}
+        data_description = {"kind": "folder", "path": str(data_dir), "split_seed": seed}
     for name, split in splits.items():
         click.echo(f"{name}: {split.balance()}")
-    checkpoints = CACHE_DIR.parent / "checkpoints" / Path(out).name  # kept outside the model folder
-    result = fit(splits["Train"], splits["Validation"], arch=arch, epochs=epochs, init=init,
-                 checkpoint_dir=checkpoints, seed=seed, batch_size=batch_size, augment=augment, weights=weights)
+    version = version or new_version(arch)
+    checkpoints = CACHE_DIR.parent / "checkpoints" / version  # kept outside the model folder
+    result = fit(splits["Train"], splits["Validation"], arch=arch, epochs=epochs, init=init_path,
+                 checkpoint_dir=checkpoints, seed=seed, batch_size=batch_size, augment=augment, weights=weights,
+                 patience=patience, learning_rate=learning_rate, map_weight=map_weight,
+                 reencode_quality=reencode_quality or None)
+    if result.class_weights:
+        click.echo(f"unbalanced classes: weighted the loss real {result.class_weights[0]:.3f}, "
+                   f"fake {result.class_weights[1]:.3f}")
     description = {
-        "architecture": arch if not init else f"fine-tuned from {init}",
+        "architecture": arch if not init else f"{arch} fine-tuned from {init}",
+        "parent_version": parent,
         "rebuild_command": "deepfake-guard " + shlex.join(sys.argv[1:]),
-        **data_description,
+        "training_data": data_description,
         "training": {"epochs_run": result.epochs_run, "max_epochs": epochs, "seconds": round(result.seconds, 1),
                      "seconds_per_epoch": round(result.seconds_per_epoch, 1), "batch_size": batch_size,
-                     "augment": augment, "seed": seed, "init": str(init) if init else None,
-                     "balance": {name: split.balance() for name, split in splits.items()}},
+                     "augment": augment, "seed": seed, "init": str(init) if init else None, "map_weight": map_weight,
+                     "balance": {name: split.balance() for name, split in splits.items()},
+                     "class_weights": {"real": result.class_weights[0], "fake": result.class_weights[1]}
+                     if result.class_weights else None},
     }
-    metadata = write_model_folder(out, result.model, splits["Validation"], test_sets, description, version)
-    copy_history(checkpoints, Path(out))
-    write_card(Path(out), metadata)
-    click.echo(f"wrote {out} (version {metadata['version']}, threshold {metadata['threshold']:.3f}, "
-               f"uncertain band {metadata['uncertain_band']})")
+
+    def build(folder: Path) -> dict:
+        metadata = write_model_folder(folder, result.model, splits["Validation"], test_sets, description, version,
+                                      history=result.history, reencode_quality=reencode_quality or None)
+        copy_history(checkpoints, folder)
+        return metadata
+
+    if out:
+        metadata = build(Path(out))
+        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
+    else:
+        registry = instance_registry()
+        with registry.staging(version) as staging:
+            metadata = build(staging)
+        click.echo(f"registered {version} in {registry.root}")
+        if promote:
+            registry.promote(version, note="deepfake-guard train --promote")
+            click.echo(f"{version} is now the champion")
+        else:
+            click.echo(f"serve it with: deepfake-guard models promote {version}")
+    click.echo(f"threshold {metadata['threshold']:.3f}, uncertain band {metadata['uncertain_band']}")
     for name, report in metadata["metrics"].items():
-        _print_report(name, report)
+        print_report(name, report)
+    print_robustness((metadata.get("robustness") or {}).get("rows"))
 
 
 @click.command()
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Model folder (default: the shipped default model).")
+@click.option("--model", "model_spec", help="A registry version or a model folder (default: what the server serves).")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Evaluate on DIR's Test split (or its flat {Real,Fake} split).")
-@click.option("--synthetic", is_flag=True, help="Evaluate on the synthetic holdout (its own seed).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def evaluate(model_dir, data_dir, synthetic, as_json) -> None:
-    """Accuracy, precision, recall and ROC AUC of a model on held-out data."""
-    import numpy as np
-
+@click.option("--synthetic", is_flag=True, help="Evaluate on the synthetic holdout (its own seed; the default).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the report and plots go (default: <instance>/evaluations/<version>/<data>).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
+def evaluate(model_spec, data_dir, synthetic, out, as_json) -> None:
+    """All metrics, the robustness table, plots and a Markdown report for a model on held-out data."""
     from server.detector.classifier import Classifier
 
-    from . import DEFAULT_MODEL_DIR
-    from .bundle import score_split
     from .data import find_splits
-    from .metrics import classification_report
+    from .evaluate import evaluate_split, resolve_model, write_evaluation
+    from .registry_cli import instance_dir
 
-    if not data_dir and not synthetic:
-        synthetic = True
-    classifier = Classifier(model_dir or DEFAULT_MODEL_DIR)
-    test = find_splits(synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, CACHE_DIR)
-                       if synthetic else data_dir)["Test"]
-    scores = score_split(classifier.runtime, test, classifier.info.input_size)
-    report = classification_report(np.asarray(test.labels), scores, classifier.info.threshold,
-                                   classifier.info.uncertain_band)
+    if data_dir and synthetic:
+        raise click.UsageError("give at most one of --data DIR and --synthetic")
+    folder = resolve_model(model_spec, instance_dir())
+    classifier = Classifier(folder)
+    info = classifier.info
+    trained_on = info.metadata.get("training_data") or {}
+    source = data_dir or synthetic_holdout()
+    test = find_splits(source, seed=int(trained_on.get("split_seed", 1337)))["Test"]
+    if not test.paths:
+        raise click.UsageError(f"{source} has no test images ({source}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
+    name = "synthetic_holdout" if not data_dir else f"test of {Path(data_dir).name}"
+    evaluation = evaluate_split(classifier.runtime.predict, test, name, info.input_size, info.threshold,
+                                info.uncertain_band, info.reencode_quality)
+    history_file = folder / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.exists() else None
+    out = out or instance_dir() / "evaluations" / info.version / ("synthetic_holdout" if not data_dir else Path(data_dir).name)
+    written = write_evaluation(out, evaluation, info.metadata, history, str(source))
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo((out / written["results"]).read_text())
         return
-    click.echo(f"model {classifier.version} on {'the synthetic holdout' if synthetic else data_dir}")
-    _print_report("synthetic_holdout" if synthetic else "test", report)
+    click.echo(f"model {info.version} ({folder}) on {source}: classes {test.balance()}")
+    print_report(name, evaluation.report)
+    print_robustness(evaluation.robustness)
+    click.echo(f"report: {out / written['report']} (plots in {out / 'plots'})")
 
 
 def register(group: click.Group) -> None:
+    from .registry_cli import models_group
+
     group.add_command(train)
     group.add_command(evaluate)
+    group.add_command(models_group)

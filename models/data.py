@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from server.detector.classifier import reencode_jpeg
+
 SPLITS = ("Train", "Validation", "Test")
 CLASSES = {"Real": 0, "Fake": 1}
 MASKS = "Masks"  # optional: <split>/Masks/<stem>.png marks where Fake/<stem>.* was changed
@@ -111,38 +113,29 @@ def example_weights(split: Split, base: list[float] | None = None) -> tuple[list
     return [w * weights[label] for w, label in zip(base, split.labels)], weights
 
 
-def reencode(image, quality: int):
-    """A PIL image encoded as JPEG at `quality` (4:2:0) and decoded again: the format-shortcut rule."""
-    import io
-
+def load_image(path: str, size: int, reencode_quality: int | None = None) -> np.ndarray:
+    """One file → size×size×3 uint8 RGB (bilinear resize; then the format-shortcut rule, if asked)."""
     from PIL import Image
 
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=quality, subsampling=2)
-    buffer.seek(0)
-    with Image.open(buffer) as decoded:
-        return decoded.convert("RGB")
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if image.size != (size, size):
+            image = image.resize((size, size), Image.BILINEAR)
+        pixels = np.asarray(image)
+    return reencode_jpeg(pixels[None], reencode_quality)[0] if reencode_quality else pixels
 
 
 def load_images(paths: list[str], size: int, reencode_quality: int | None = None) -> np.ndarray:
-    """Decode files to an N×size×size×3 uint8 array (for evaluation outside tf.data).
+    """Decode files to an N×size×size×3 uint8 array (evaluation; training decodes with the same function).
 
     Args:
         paths: image files.
         size: square side they are resized to.
         reencode_quality: apply the format-shortcut rule (JPEG at this quality after resizing).
     """
-    from PIL import Image
-
     out = np.empty((len(paths), size, size, 3), np.uint8)
     for index, path in enumerate(paths):
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            if image.size != (size, size):
-                image = image.resize((size, size), Image.BILINEAR)
-            if reencode_quality:
-                image = reencode(image, reencode_quality)
-            out[index] = np.asarray(image)
+        out[index] = load_image(path, size, reencode_quality)
     return out
 
 
@@ -179,12 +172,11 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
                                                 np.asarray(weights, np.float32)))
 
     def decode(path, mask_path, label, weight):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image.set_shape([None, None, 3])
-        image = tf.cast(tf.clip_by_value(tf.image.resize(image, (size, size), antialias=True) + 0.5, 0, 255),
-                        tf.uint8)
-        if reencode_quality:
-            image = tf.io.decode_jpeg(tf.io.encode_jpeg(image, quality=reencode_quality), channels=3)
+        # PIL through numpy_function, the very code evaluation uses (load_image): training and
+        # evaluation see the same pixels. It runs once per file: the decoded images are cached.
+        image = tf.numpy_function(lambda name: load_image(name.decode(), size, reencode_quality), [path], tf.uint8,
+                                  stateful=False)
+        image.set_shape([size, size, 3])
         mask = tf.cond(tf.equal(mask_path, ""),
                        lambda: tf.fill([size, size, 1], tf.cast(label * 255, tf.uint8)),
                        lambda: tf.image.resize(tf.io.decode_png(tf.io.read_file(mask_path), channels=1),

@@ -54,3 +54,11 @@ class Truncate(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "limit": self.limit}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Complement(layers.Layer):
+    """1 − x: turns an imported model's P(real) into P(fake)."""
+
+    def call(self, x):
+        return 1.0 - x

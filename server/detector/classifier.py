@@ -1,15 +1,39 @@
 """The fake/real classifier served through ONNX Runtime (no TensorFlow in the serving process)."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from PIL import Image
 
 RUNTIME_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
+PROBE_TOLERANCE = 1e-4   # a served model must reproduce the probe scores recorded when it was built
+PROBE_SEED = 20261126
+
+
+def probe_batch(size: int) -> np.ndarray:
+    """Two fixed images (a colour gradient and seeded noise) whose scores every model records at build time."""
+    ramp = np.linspace(0, 255, size, dtype=np.float32)
+    gradient = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], ramp[::-1][None, :]), axis=-1)
+    noise = np.random.default_rng(PROBE_SEED).integers(0, 256, (size, size, 3))
+    return np.stack([gradient, noise]).astype(np.uint8)
+
+
+def reencode_jpeg(crops: np.ndarray, quality: int) -> np.ndarray:
+    """Each crop JPEG-encoded at `quality` (4:2:0) and decoded: the model's format-shortcut rule (models.data)."""
+    out = np.empty_like(crops, dtype=np.uint8)
+    for index, crop in enumerate(crops):
+        buffer = io.BytesIO()
+        Image.fromarray(np.clip(crop, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality, subsampling=2)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            out[index] = np.asarray(decoded.convert("RGB"))
+    return out
 
 
 class ModelError(RuntimeError):
@@ -25,15 +49,17 @@ class ModelInfo:
     uncertain_band: tuple[float, float]
     input_size: int
     metadata: dict = field(repr=False)
+    reencode_quality: int | None = None   # JPEG quality every crop is re-encoded at (None: as decoded)
 
     @classmethod
     def read(cls, folder: Path) -> "ModelInfo":
         try:
             metadata = json.loads((folder / METADATA_FILE).read_text())
             low, high = (float(v) for v in metadata["uncertain_band"])
+            quality = (metadata.get("data_rule") or {}).get("reencode_jpeg_quality")
             info = cls(version=str(metadata["version"]), threshold=float(metadata["threshold"]),
                        uncertain_band=(low, high), input_size=int(metadata["input_size"]),
-                       metadata=metadata)
+                       metadata=metadata, reencode_quality=int(quality) if quality else None)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ModelError(f"{folder / METADATA_FILE}: unreadable model metadata ({error})") from error
         if not 0.0 <= low <= info.threshold <= high <= 1.0:
@@ -53,6 +79,7 @@ class Runtime:
             self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"{path}: cannot load the runtime model ({error})") from error
+        self.path = Path(path)
         self._input = self._session.get_inputs()[0].name
 
     def predict(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -85,4 +112,19 @@ class Classifier:
         size = self.info.input_size
         if crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
             raise ValueError(f"expected N×{size}×{size}×3 crops, got {crops.shape}")
+        if self.info.reencode_quality:
+            crops = reencode_jpeg(crops, self.info.reencode_quality)
         return self.runtime.predict(crops)
+
+    def self_test(self) -> None:
+        """Score the probe images; raise ModelError unless the scores are sane and match the recorded ones.
+
+        Catches a runtime file that loads but is not the model the metadata describes.
+        """
+        scores = self.runtime.predict(probe_batch(self.info.input_size))
+        if scores.shape != (2,) or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
+            raise ModelError(f"{self.folder}: test prediction gave {scores!r}, not two probabilities")
+        recorded = (self.info.metadata.get("probe") or {}).get("fake_probability")
+        if recorded is not None and np.max(np.abs(scores - np.asarray(recorded, float))) > PROBE_TOLERANCE:
+            raise ModelError(f"{self.folder}: test prediction {scores.round(6).tolist()} differs from the recorded "
+                             f"{recorded} (metadata and runtime file do not belong together)")
