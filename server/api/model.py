@@ -1,10 +1,10 @@
-"""`/api/v1/model`: the model that answers checks."""
+"""`/api/v1/model`: the model that answers checks now (the registry's champion, or the shipped default)."""
 from __future__ import annotations
 
 from flask import Blueprint
 
 from ..auth import require_key
-from ..detector.service import detector
+from ..detector.service import holder
 
 bp = Blueprint("model", __name__, url_prefix="/api/v1/model")
 
@@ -12,15 +12,20 @@ bp = Blueprint("model", __name__, url_prefix="/api/v1/model")
 @bp.get("")
 @require_key
 def read_model():
-    info = detector().classifier.info
+    models = holder()
+    info = models.current().classifier.info
     metadata = info.metadata
     return {
         "version": info.version,
+        "source": models.source,
         "threshold": info.threshold,
         "uncertain_band": list(info.uncertain_band),
         "input_size": info.input_size,
         "architecture": metadata.get("architecture"),
+        "parent_version": metadata.get("parent_version"),
         "trained_on": metadata.get("training_data"),
+        "data_rule": metadata.get("data_rule"),
         "metrics": metadata.get("metrics", {}),
+        "robustness": metadata.get("robustness"),
         "created_at": metadata.get("created_at"),
     }
