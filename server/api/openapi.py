@@ -84,7 +84,8 @@ SPEC = {
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
                           **_problems(401, 404)}}},
         "/api/v1/model": {"get": {
-            "summary": "The model that answers checks: version, threshold, uncertain band, metrics",
+            "summary": "The model that answers checks now (the registry's champion, else the shipped default): "
+                       "version, source, threshold, uncertain band, metrics, robustness",
             "responses": {"200": {"description": "Model information",
                                   "content": {"application/json": {"schema": {"type": "object", "required": [
                                       "version", "threshold", "uncertain_band", "input_size"]}}}},
