@@ -65,7 +65,7 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         augment: str = "web", patience: int = 5, input_size: int = 256,
         sample_weights: list[float] | None = None, learning_rate: float | None = None,
         weights: str | Path | None = None, map_weight: float = MAP_WEIGHT,
-        reencode_quality: int | None = None) -> TrainResult:
+        reencode_quality: int | None = None, callbacks: list | None = None) -> TrainResult:
     """Train a model and keep the weights with the best validation ROC AUC.
 
     Args:
@@ -86,6 +86,7 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         map_weight: weight of the where-was-it-changed loss (0 trains on image labels alone).
         reencode_quality: the format-shortcut rule (models.data): JPEG quality every image is
             re-encoded at, training and validation alike; None for data encoded alike already.
+        callbacks: extra Keras callbacks (e.g. timers).
     """
     import keras
 
@@ -110,8 +111,8 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
                         keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy"),
                         keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]})
     monitor = "val_fake_probability_auc"
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
-                                               restore_best_weights=True)]
+    callbacks = [*(callbacks or []), keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
+                                                                   restore_best_weights=True)]
     if checkpoint_dir:
         folder = Path(checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
