@@ -1,6 +1,7 @@
 """The server follows the registry's champion without a restart and without failing requests."""
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -29,6 +30,15 @@ def registry(instance):
 
 def _app(instance, **settings):
     return create_app({"instance_dir": instance, "api_keys": [API_KEY], **settings})
+
+
+def distinct_images(worker: int):
+    """Endless JPEGs of the astronaut, each a little different, so no check is answered from the result cache."""
+    base = astronaut()
+    for count in itertools.count():
+        image = base.copy()
+        image[:4, :4] = (worker * 37 + count) % 256
+        yield jpeg(image)
 
 
 def _check(client, data) -> dict:
@@ -68,20 +78,21 @@ def test_swaps_under_load_fail_no_request_and_checks_keep_their_version(instance
         register_copy(registry, version, tmp_path)
     registry.promote("v1")
     app = _app(instance)
-    data = jpeg(astronaut())
     results, failures, stop = [], [], threading.Event()
 
-    def hammer():
+    def hammer(worker: int):
         client = app.test_client()
+        images = distinct_images(worker)
         while not stop.is_set():
             try:
-                results.append(_check(client, data))
+                results.append(_check(client, next(images)))
             except AssertionError as error:
                 failures.append(str(error))
 
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    threads = [threading.Thread(target=hammer, args=(worker,)) for worker in range(4)]
     for thread in threads:
         thread.start()
+
     def served(version: str) -> None:
         """Wait until requests are answered by `version`, then let a few more run."""
         deadline = time.monotonic() + SWAP_TIMEOUT_S

@@ -10,8 +10,8 @@ import requests
 
 from models.registry import Registry
 from tests.e2e.servers import start_server
-from tests.images import astronaut, jpeg
 from tests.model_versions import register_copy
+from tests.server.test_model_swap import distinct_images
 
 API_KEY = "gunicorn-swap-key-0123456789"
 PICKUP_TIMEOUT_S = 60
@@ -24,11 +24,12 @@ def test_every_gunicorn_worker_picks_up_the_champion(tmp_path):
         registry = Registry.for_instance(server.instance_dir)
         register_copy(registry, "swap-v1", tmp_path)
         headers = {"Authorization": f"Bearer {API_KEY}"}
-        data = jpeg(astronaut())
         results, failures, stop = [], [], threading.Event()
 
-        def hammer():
+        def hammer(worker: int):
+            images = distinct_images(worker)
             while not stop.is_set():
+                data = next(images)
                 try:
                     # A new connection each time, so the kernel spreads requests over both workers.
                     response = requests.post(f"{server.url}/api/v1/checks", data=data, timeout=30,
@@ -40,7 +41,7 @@ def test_every_gunicorn_worker_picks_up_the_champion(tmp_path):
                 except requests.RequestException as error:
                     failures.append(repr(error))
 
-        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        threads = [threading.Thread(target=hammer, args=(worker,)) for worker in range(4)]
         for thread in threads:
             thread.start()
         try:
