@@ -17,8 +17,10 @@ import onnxruntime as ort
 from .load import Burst
 
 
-def ort_session(model_path: str, threads: int) -> Callable[[], None]:
-    """One inference per call, the way server/detector/classifier.py configures the runtime."""
+def ort_session(model_path: str, threads: int, batch: int = 1) -> Callable[[], int]:
+    """One inference of `batch` crops per call, configured as server/detector/classifier.py does.
+
+    The callable returns how many images it scored (micro-batching is judged per image)."""
     from server.detector.crops import crop_face
     from server.intake import decode_image
 
@@ -31,8 +33,12 @@ def ort_session(model_path: str, threads: int) -> Callable[[], None]:
     session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     rgb = decode_image(face_jpegs()[0], 50_000_000).rgb
-    crop = crop_face(rgb, (40, 50, 170, 170))[None].astype(np.float32)
-    return lambda: session.run(None, {name: crop})
+    crops = np.repeat(crop_face(rgb, (40, 50, 170, 170))[None].astype(np.float32), batch, axis=0)
+
+    def call() -> int:
+        session.run(None, {name: crops})
+        return batch
+    return call
 
 
 def pipeline_call(model_dir: str, threads: int, data: bytes) -> Callable[[], None]:
@@ -50,8 +56,10 @@ def pipeline_call(model_dir: str, threads: int, data: bytes) -> Callable[[], Non
     return lambda: detector.assess(image)
 
 
-def run_streams(calls: list[Callable[[], None]], seconds: float, warmup: float) -> Burst:
-    """Call each callable in its own thread, back to back, for warmup + seconds; measure the window."""
+def run_streams(calls: list[Callable[[], object]], seconds: float, warmup: float) -> Burst:
+    """Call each callable in its own thread, back to back, for warmup + seconds; measure the window.
+
+    A callable that returns an int scored that many images: each of them waited the whole call."""
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
     results = [Burst() for _ in calls]
@@ -61,10 +69,10 @@ def run_streams(calls: list[Callable[[], None]], seconds: float, warmup: float) 
             began = time.perf_counter()
             if began >= stop_at:
                 return
-            call()
+            images = call()
             done = time.perf_counter()
             if measure_from <= done <= stop_at:
-                result.latencies.append(done - began)
+                result.latencies += [done - began] * (images if isinstance(images, int) else 1)
 
     threads = [threading.Thread(target=stream, args=pair, daemon=True) for pair in zip(calls, results)]
     for thread in threads:

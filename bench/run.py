@@ -76,7 +76,10 @@ def _floor_calls(args, inputs) -> dict[Cell, list]:
     cells = {Cell("floor: onnxruntime 1 thread", "crop256", 1): [floor.ort_session(model, 1)],
              Cell("floor: onnxruntime 2 threads", "crop256", 1): [floor.ort_session(model, 2)],
              Cell("floor: onnxruntime 2 streams × 1 thread", "crop256", 2):
-                 [floor.ort_session(model, 1), floor.ort_session(model, 1)]}
+                 [floor.ort_session(model, 1), floor.ort_session(model, 1)],
+             # micro-batching across requests could at best reach this
+             Cell("floor: onnxruntime 2 streams × 1 thread, batches of 4", "crop256", 2):
+                 [floor.ort_session(model, 1, batch=4), floor.ort_session(model, 1, batch=4)]}
     if args.pipeline_floor:
         face = inputs.base["face256"][0]
         cells[Cell("in-process detector, 1 thread", "face256", 1)] = [floor.pipeline_call(args.model_dir, 1, face)]
