@@ -1,22 +1,81 @@
-"""Behavioural tests of the shipped model: direction (a manipulation raises the score)."""
+"""Behavioural tests of the shipped model: direction (a manipulation raises the score) and invariance
+(a horizontal flip or a light JPEG re-encode changes the score little), on synthetic images made from
+package photos."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pytest
+from PIL import Image
 
 import models
 from models.synthetic import make_pair, sample_photos
 from server.detector.classifier import Classifier
 
 PAIRS = 24
+# Invariance bounds: mean and 90th percentile of |Δ P(fake)| over 48 images, and the share of verdicts
+# (at the model's threshold) that must stay the same.
+FLIP_MEAN, FLIP_P90, FLIP_SAME_VERDICT = 0.06, 0.15, 0.9
+JPEG_QUALITY = 90
+JPEG_MEAN, JPEG_P90, JPEG_SAME_VERDICT = 0.06, 0.15, 0.85
 
 
-def test_manipulated_image_scores_higher_than_its_source():
-    classifier = Classifier(models.DEFAULT_MODEL_DIR)
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(models.DEFAULT_MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[tuple[np.ndarray, np.ndarray, str]]:
     rng = np.random.default_rng(2026)
     photos = sample_photos()
-    pairs = [make_pair(rng, photos) for _ in range(PAIRS)]
-    sources = classifier.predict(np.stack([source for source, _, _ in pairs]))
-    fakes = classifier.predict(np.stack([fake for _, fake, _ in pairs]))
+    return [make_pair(rng, photos) for _ in range(PAIRS)]
+
+
+@pytest.fixture(scope="module")
+def images(pairs) -> np.ndarray:
+    """The 24 sources, then their 24 manipulated versions."""
+    return np.stack([source for source, _, _ in pairs] + [fake for _, fake, _ in pairs])
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _same_verdict(a: np.ndarray, b: np.ndarray, threshold: float) -> float:
+    return float(((a >= threshold) == (b >= threshold)).mean())
+
+
+def test_manipulated_image_scores_higher_than_its_source(classifier, images):
+    scores = classifier.predict(images)
+    sources, fakes = scores[:PAIRS], scores[PAIRS:]
     higher = fakes > sources
     assert higher.mean() >= 0.8, f"only {higher.sum()} of {PAIRS} manipulated images scored above their source"
     assert float(np.median(fakes - sources)) > 0.2
+
+
+# The shipped demo model does not meet these two yet (measured 2026-11-26: mean |change| 0.105 under a
+# flip, 0.123 under a JPEG q90 re-encode). Strict: the mark must go as soon as a model passes them.
+NOT_YET_INVARIANT = pytest.mark.xfail(
+    strict=True, reason="shipped demo model is not yet flip/JPEG invariant; see README 'What the model can and cannot do'")
+
+
+@NOT_YET_INVARIANT
+def test_scores_are_stable_under_a_horizontal_flip(classifier, images):
+    scores = classifier.predict(images)
+    flipped = classifier.predict(images[:, :, ::-1])
+    change = np.abs(flipped - scores)
+    assert change.mean() <= FLIP_MEAN and np.quantile(change, 0.9) <= FLIP_P90, change.round(3)
+    assert _same_verdict(scores, flipped, classifier.info.threshold) >= FLIP_SAME_VERDICT
+
+
+@NOT_YET_INVARIANT
+def test_a_jpeg_q90_re_encode_moves_the_score_little(classifier, images):
+    scores = classifier.predict(images)
+    encoded = classifier.predict(np.stack([_jpeg(image, JPEG_QUALITY) for image in images]))
+    change = np.abs(encoded - scores)
+    assert change.mean() <= JPEG_MEAN and np.quantile(change, 0.9) <= JPEG_P90, change.round(3)
+    assert _same_verdict(scores, encoded, classifier.info.threshold) >= JPEG_SAME_VERDICT
