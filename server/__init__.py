@@ -8,6 +8,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from . import errors, limits, observability, store
+from .fetch import Fetcher
 from .images import ImageStore
 from .keys import StoredKeys
 from .settings import Settings
@@ -31,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["keys"] = StoredKeys(app.extensions["store"])
     app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
                                           settings.image_cache_max_mb * 1024 * 1024)
+    app.extensions["fetcher"] = Fetcher(settings.max_upload_bytes, settings.fetch_allow_hosts)
     # Imported here, not at the top: gunicorn_conf.py imports this package and must set
     # PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported.
     from . import cache, metrics

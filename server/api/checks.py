@@ -34,9 +34,24 @@ def _optional_url(name: str, value: str | None) -> str | None:
     return value
 
 
+def _fetched_image() -> tuple[bytes, dict]:
+    """The image behind `{"url": ...}`, fetched under the SSRF rules (server/fetch.py)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"].strip():
+        raise Problem(422, "missing-url", "No image URL",
+                      'A JSON body must be an object with a string field "url": the address of the image to check, '
+                      'e.g. {"url": "https://example.com/photo.jpg"}.')
+    url = _optional_url("url", body["url"].strip())
+    fetched = current_app.extensions["fetcher"].fetch(url)
+    page_url = body.get("page_url")
+    return fetched.data, {"source_url": fetched.url, "page_url": page_url if isinstance(page_url, str) else None}
+
+
 def _image_bytes() -> tuple[bytes, dict]:
-    """The uploaded image and its context from a multipart form or a raw image body."""
+    """The image and its context from a multipart form, a raw image body or a JSON `{"url": ...}`."""
     mimetype = request.mimetype or ""
+    if mimetype == "application/json":
+        return _fetched_image()
     if mimetype == "multipart/form-data":
         upload = request.files.get("image")
         if upload is None:
@@ -47,7 +62,8 @@ def _image_bytes() -> tuple[bytes, dict]:
         return request.get_data(cache=False), request.args
     raise Problem(415, "unsupported-media-type", "Unsupported request body",
                   f"A request body of type '{mimetype or 'none'}' cannot be checked. Send the image as the "
-                  "multipart field 'image', or as the raw body with an image/* content type.")
+                  "multipart field 'image', as the raw body with an image/* content type, or "
+                  'as JSON {"url": "<image URL>"}.')
 
 
 def check_json(check: Check, cached: bool = False) -> dict:

@@ -68,7 +68,12 @@ SPEC = {
                     "image": {"type": "string", "format": "binary"},
                     "page_url": {"type": "string", "maxLength": 2048},
                     "source_url": {"type": "string", "maxLength": 2048}}}},
-                "image/*": {"schema": {"type": "string", "format": "binary"}}}},
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object", "required": ["url"], "properties": {
+                    "url": {"type": "string", "maxLength": 2048, "description":
+                            "http(s) URL of the image; the server fetches it from public addresses only "
+                            "(DFG_FETCH_ALLOW_HOSTS excepted), at most 3 redirects, each re-checked"},
+                    "page_url": {"type": "string", "maxLength": 2048}}}}}},
             "parameters": [
                 {"name": "page_url", "in": "query", "required": False, "schema": {"type": "string"},
                  "description": "with a raw image body: the page the image was on"},

@@ -4,9 +4,7 @@ Local HTTP servers and an injectable resolver only; nothing here reaches an outs
 """
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,41 +12,15 @@ from server import fetch
 from server.errors import Problem
 from server.fetch import Fetcher, host_address, parse_ipv4, why_not_public
 from tests.images import coffee, jpeg
+from tests.local_site import local_site
 
 IMAGE = jpeg(coffee())
 
 
-class Site(BaseHTTPRequestHandler):
-    routes: dict = {}
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        self.server.requests.append((self.path, dict(self.headers)))
-        status, headers, body, delay = self.server.routes.get(self.path, (404, {}, b"no", 0))
-        time.sleep(delay)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if "Content-Length" not in headers and body is not None:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body or b"")
-        except OSError:
-            pass
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def site():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    server.routes, server.requests = {}, []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.base = f"http://127.0.0.1:{server.server_address[1]}"
-    server.allow = [f"127.0.0.1:{server.server_address[1]}"]
-    yield server
-    server.shutdown()
+    with local_site() as server:
+        yield server
 
 
 def _refusal(fetcher: Fetcher, url: str) -> Problem:

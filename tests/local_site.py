@@ -1,0 +1,45 @@
+"""A local HTTP site for tests that fetch by URL: nothing reaches an outside address."""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Site(BaseHTTPRequestHandler):
+    routes: dict = {}
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.server.requests.append((self.path, dict(self.headers)))
+        status, headers, body, delay = self.server.routes.get(self.path, (404, {}, b"no", 0))
+        time.sleep(delay)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if "Content-Length" not in headers and body is not None:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body or b"")
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def local_site():
+    """A site on 127.0.0.1: set `routes[path] = (status, headers, body, delay_seconds)`; `requests`
+    records (path, headers); `base` is its URL and `allow` the DFG_FETCH_ALLOW_HOSTS entry for it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    server.routes, server.requests = {}, []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.base = f"http://127.0.0.1:{server.server_address[1]}"
+    server.allow = [f"127.0.0.1:{server.server_address[1]}"]
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
