@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, has_request_context, json, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://deepfake-guard.dev/problems/"
@@ -64,6 +66,17 @@ def _problem(error: Problem) -> Response:
     return problem_response(error.status, error.slug, error.title, error.detail, error.headers, **error.extra)
 
 
+def _store_unavailable(error: Exception) -> Response:
+    # The driver's message only: SQLAlchemy's own text carries the statement and its parameters.
+    cause = getattr(error, "orig", None) or error
+    log.error("store unavailable on %s %s: %s: %s", request.method, request.path,
+              type(cause).__name__, (str(cause).splitlines() or [""])[0])
+    g.retry_after = "2"  # kept by server/limits.py over the rate limiter's header
+    return problem_response(503, "store-unavailable", "Store unavailable",
+                            "The server's database is locked or cannot be reached, so nothing was stored. "
+                            "Send the same request again shortly.", {"Retry-After": "2"})
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(500, "internal-error", "Internal server error",
@@ -73,4 +86,7 @@ def _unexpected(error: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(HTTPException, _http_exception)
+    # Locked (SQLite busy past its timeout), connection refused or dropped (PostgreSQL down): 503.
+    for error in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(error, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -23,6 +23,18 @@ def bearer_key() -> str:
 
 def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Limiter:
     """Limit every request per address and the API blueprints per key; 429 with Retry-After."""
+    # Registered before the limiter, so it runs after the limiter's own hook, which writes
+    # Retry-After (the window's reset) on every response: keep it on 429 only, and keep the
+    # server's own value on the responses that set one (503 store-unavailable).
+    @app.after_request
+    def _retry_after_only_when_meant(response):
+        own = g.get("retry_after")
+        if own is not None:
+            response.headers["Retry-After"] = own
+        elif response.status_code != 429:
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(
         key_func=get_remote_address, app=app, storage_uri=settings.rate_limit_storage_url,
         default_limits=[settings.rate_limit_per_address] if settings.rate_limit_per_address else [],
