@@ -33,12 +33,35 @@ def serve(host: str, port: int, dev: bool) -> None:
     if not has_keys:
         click.echo("No API keys configured (DFG_API_KEYS, `deepfake-guard keys`): serving clients on this "
                    "machine only.", err=True)
+    click.echo(f"model: {_check_model(settings)}", err=True)
     if dev:
         from . import create_app
         create_app().run(host=host, port=port, debug=False)
         return
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
                                "--bind", f"{_bracket(host)}:{port}", "server:create_app()"])
+
+
+def _check_model(settings: Settings) -> str:
+    """Load and self-test the model the workers would serve, as they will, before starting them.
+
+    A missing or corrupt model then stops `serve` with one clear message instead of workers that
+    fail to boot one after another. (exec replaces this process, so the loaded model is not kept.)
+    """
+    from models.registry import RegistryError
+
+    from .detector.classifier import ModelError
+    from .detector.service import build_holder
+
+    try:
+        holder = build_holder(settings, settings.instance_path())
+    except (ModelError, RegistryError, OSError) as error:
+        where = "DFG_MODEL_DIR" if settings.model_dir else "the shipped model (models/default)"
+        raise click.ClickException(f"cannot start: the model to serve ({where}) cannot be loaded: {error}. "
+                                   "Point DFG_MODEL_DIR at a model folder with model.onnx and metadata.json, "
+                                   "or reinstall the package.") from None
+    classifier = holder.current().classifier
+    return f"{classifier.version} ({holder.source})"
 
 
 def _stored_keys(settings: Settings) -> bool:

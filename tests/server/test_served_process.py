@@ -82,3 +82,25 @@ def test_the_webhook_header_name_is_the_one_the_sync_registers():
     from server.api.labelstudio import WEBHOOK_SECRET_HEADER as checked
 
     assert checked == WEBHOOK_SECRET_HEADER
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_serve_refuses_to_start_with_a_missing_or_corrupt_model(tmp_path, damage):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import models
+
+    folder = tmp_path / "model"
+    if damage == "corrupt":
+        shutil.copytree(models.DEFAULT_MODEL_DIR, folder)
+        onnx = folder / "model.onnx"
+        onnx.write_bytes(onnx.read_bytes()[:1000])  # a truncated copy
+    env = {**os.environ, "DFG_INSTANCE_DIR": str(tmp_path / "instance"), "DFG_MODEL_DIR": str(folder)}
+    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", "1"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "cannot start: the model to serve (DFG_MODEL_DIR) cannot be loaded" in result.stderr
+    assert str(folder) in result.stderr and "Booting worker" not in result.stderr
