@@ -99,7 +99,8 @@ def test_serve_refuses_to_start_with_a_missing_or_corrupt_model(tmp_path, damage
         onnx = folder / "model.onnx"
         onnx.write_bytes(onnx.read_bytes()[:1000])  # a truncated copy
     env = {**os.environ, "DFG_INSTANCE_DIR": str(tmp_path / "instance"), "DFG_MODEL_DIR": str(folder)}
-    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", "1"], env=env,
+    command = Path(sys.executable).with_name("deepfake-guard")  # the installed console script
+    result = subprocess.run([str(command), "serve", "--port", "1"], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "cannot start: the model to serve (DFG_MODEL_DIR) cannot be loaded" in result.stderr
