@@ -18,9 +18,15 @@ from server.errors import Problem
 from server.intake import ACCEPTED_FORMATS, decode_image
 
 MAX_PIXELS = 50_000_000
-PEAK_LIMIT_BYTES = 256 * 1024 * 1024   # a 50 MP RGB decode needs ~150 MB; anything beyond is a leak or bomb
+# Memory is bounded by the pixel limit: at worst a palette image (1 byte per pixel), its RGB
+# conversion (3) and the array the pipeline reads (3) are alive at once — 7 bytes per allowed pixel
+# (350 MB at the default 50 MP; measured 6 bytes/pixel for a 44.7 MP GIF header). Beyond that is a
+# leak or a bomb.
+PEAK_LIMIT_BYTES = 7 * MAX_PIXELS
 CASES = {"count": 0}
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomised: CI runs the same 400 cases per property every time (reproducible failures); run
+# with --hypothesis-seed=N locally to explore further.
+FUZZ = settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _decode(data: bytes):
