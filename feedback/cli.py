@@ -119,9 +119,12 @@ def sync_job(settings: Settings):
 
 @click.command()
 def worker() -> None:
-    """Run scheduled jobs until SIGTERM/SIGINT: sync every DFG_SYNC_INTERVAL_SECONDS."""
+    """Run scheduled jobs until SIGTERM/SIGINT: sync every DFG_SYNC_INTERVAL_SECONDS, retraining on
+    DFG_RETRAIN_SCHEDULE (when DFG_RETRAIN_MIN_LABELS new labels arrived)."""
+    from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
+    from .retrain_cli import retrain_job
     from .worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -135,12 +138,21 @@ def worker() -> None:
     else:
         click.echo("Label Studio is not configured (DFG_LABEL_STUDIO_URL, DFG_LABEL_STUDIO_API_KEY): no sync job.",
                    err=True)
+    # Labels arrive only through Label Studio, so retraining is scheduled beside a sync job.
+    if settings.retrain_schedule and settings.label_studio_configured:
+        trigger = CronTrigger.from_crontab(settings.retrain_schedule, timezone="UTC")
+        runner.add_job("retrain", retrain_job(settings), trigger)
+        click.echo(f"retraining on '{settings.retrain_schedule}' (UTC) when at least "
+                   f"{settings.retrain_min_labels} new labels arrived")
     if not runner.job_names:
         raise click.ClickException("no jobs to run")
     runner.run()
 
 
 def register(group: click.Group) -> None:
+    from .retrain_cli import retrain
+
     group.add_command(labelstudio)
+    group.add_command(retrain)
     group.add_command(sync)
     group.add_command(worker)

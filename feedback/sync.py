@@ -202,7 +202,7 @@ class Syncer:
     def pull(self, project_id: int, report: SyncReport, full: bool = False) -> None:
         """Read tasks changed since the last pull (all when `full`) and store the resolved labels."""
         name = f"pull_watermark:{project_id}"
-        since = None if full else _read_state(self.store, name)
+        since = None if full else read_state(self.store, name)
         started = self.client.server_time() - WATERMARK_OVERLAP
         grouped: dict[str, dict[int, list[dict]]] = {}
         tasks_read = 0
@@ -220,16 +220,16 @@ class Syncer:
                 if relabeled:
                     report.relabeled += 1
                     self.progress(f"  relabeled {ext_id[:16]}… as {item.label} ({item.reviewer_count} reviewers)")
-        _write_state(self.store, name, started)
+        write_state(self.store, name, started)
 
 
-def _read_state(store: Store, name: str) -> datetime | None:
+def read_state(store: Store, name: str) -> datetime | None:
     with store.session() as session:
         row = session.get(SyncState, name)
         return datetime.fromisoformat(row.value) if row else None
 
 
-def _write_state(store: Store, name: str, value: datetime) -> None:
+def write_state(store: Store, name: str, value: datetime) -> None:
     with store.session() as session:
         row = session.get(SyncState, name)
         if row is None:

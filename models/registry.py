@@ -3,6 +3,7 @@
     <instance>/models/<version>/      model.keras, model.onnx, metadata.json, plots, card (never changed)
     <instance>/models/CHAMPION.json   {"version", "promoted_at", "previous": [older champions, newest last]}
     <instance>/models/promotions.jsonl  one line per promote or rollback (the history)
+    <instance>/models/retraining.jsonl  one line per retraining decision (feedback/retrain.py)
 
 The pointer is written to a temporary file and moved over the old one with os.replace, so a reader
 sees either the old or the new champion, never half a file. Writers take an exclusive file lock so
@@ -25,6 +26,7 @@ from typing import Iterator
 REGISTRY_DIR = "models"
 POINTER_FILE = "CHAMPION.json"
 HISTORY_FILE = "promotions.jsonl"
+RETRAINING_FILE = "retraining.jsonl"
 LOCK_FILE = ".lock"
 METADATA_FILE = "metadata.json"
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
@@ -146,6 +148,21 @@ class Registry:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def retraining(self) -> list[dict]:
+        """Every retraining decision (promoted, rejected, dry run, skipped, failed), oldest first."""
+        path = self.root / RETRAINING_FILE
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def record_retraining(self, decision: dict) -> None:
+        """Append one retraining decision (both models' metrics, the data used, the reason)."""
+        with self._locked():
+            with open(self.root / RETRAINING_FILE, "a") as out:
+                out.write(json.dumps(decision) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
 
     def verify(self, version: str) -> dict:
         """Metadata of `version` after checking its files against their hashes (RegistryError if not)."""

@@ -38,21 +38,48 @@ def models_group() -> None:
 
 
 @models_group.command("list")
-def list_versions() -> None:
-    """Every registered version, oldest first; * marks the champion."""
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(0),
+              help="How many of the latest retraining decisions to show.")
+def list_versions(runs: int) -> None:
+    """Every registered version, oldest first (* marks the champion), then the latest retraining decisions."""
     registry = instance_registry()
     champion = registry.champion()
     versions = registry.versions()
     if not versions:
         click.echo(f"no versions in {registry.root}; the server serves the shipped default model")
-        return
-    click.echo(f"{'':2}{'version':<40} {'created':<26} {'architecture':<22} {'test AUC':>8}  parent")
-    for metadata in versions:
-        mark = "* " if metadata.get("version") == champion else "  "
-        click.echo(f"{mark}{metadata.get('version', '?'):<40} {metadata.get('created_at', '?'):<26} "
-                   f"{str(metadata.get('architecture', '?'))[:22]:<22} {_auc(metadata):>8}  {metadata.get('parent_version') or ''}")
-    if champion is None:
-        click.echo("no champion promoted: the server serves the shipped default model")
+    else:
+        click.echo(f"{'':2}{'version':<40} {'created':<26} {'architecture':<22} {'test AUC':>8}  {'gate':<9} parent")
+        for metadata in versions:
+            mark = "* " if metadata.get("version") == champion else "  "
+            gate = (metadata.get("retraining") or {}).get("decision", "")
+            click.echo(f"{mark}{metadata.get('version', '?'):<40} {metadata.get('created_at', '?'):<26} "
+                       f"{str(metadata.get('architecture', '?'))[:22]:<22} {_auc(metadata):>8}  {gate:<9} "
+                       f"{metadata.get('parent_version') or ''}")
+        if champion is None:
+            click.echo("no champion promoted: the server serves the shipped default model")
+    decisions = registry.retraining()[-runs:] if runs else []
+    if decisions:
+        click.echo("\nretraining decisions (newest last):")
+        for record in decisions:
+            click.echo(f"  {record['at']}  {record['decision']:<9} {_retraining_summary(record)}")
+            click.echo(f"  {'':<25}  {'':<9} {record['reason']}")
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _retraining_summary(record: dict) -> str:
+    """One line: the challenger, the labels used and both models' gate metrics."""
+    metrics, data = record.get("metrics"), (record.get("data") or {}).get("feedback") or {}
+    if not metrics:
+        return f"champion {record.get('champion') or '-'}"
+    old, new = metrics["champion"], metrics["challenger"]
+    return (f"{record.get('challenger') or '(not registered)'} vs {old['version']}: "
+            f"{data.get('labels', 0)} labels ({data.get('train_images', 0)} train, {data.get('holdout_images', 0)} held out); "
+            f"base AUC {_number(old['base_holdout']['roc_auc'])}→{_number(new['base_holdout']['roc_auc'])}, "
+            f"feedback log loss {_number(old['feedback_holdout']['log_loss'])}→"
+            f"{_number(new['feedback_holdout']['log_loss'])}; {record.get('seconds', '?')} s")
 
 
 @models_group.command("show")

@@ -65,8 +65,8 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         augment: str = "web", patience: int = 5, input_size: int = 256,
         sample_weights: list[float] | None = None, learning_rate: float | None = None,
         weights: str | Path | None = None, map_weight: float = MAP_WEIGHT,
-        reencode_quality: int | None = None, callbacks: list | None = None) -> TrainResult:
-    """Train a model and keep the weights with the best validation ROC AUC.
+        reencode_quality: int | None = None, callbacks: list | None = None, keep_best: bool = True) -> TrainResult:
+    """Train a model and keep the weights with the best validation ROC AUC (or the last ones).
 
     Args:
         train: training files and labels.
@@ -87,6 +87,8 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         reencode_quality: the format-shortcut rule (models.data): JPEG quality every image is
             re-encoded at, training and validation alike; None for data encoded alike already.
         callbacks: extra Keras callbacks (e.g. timers).
+        keep_best: early stopping and the best validation epoch's weights; False runs every epoch
+            and keeps the last weights (retraining: its gate judges the result on held-out data).
     """
     import keras
 
@@ -111,13 +113,16 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
                         keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy"),
                         keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]})
     monitor = "val_fake_probability_auc"
-    callbacks = [*(callbacks or []), keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
-                                                                   restore_best_weights=True)]
+    callbacks = [*(callbacks or [])]
+    if keep_best:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
+                                                       restore_best_weights=True))
     if checkpoint_dir:
         folder = Path(checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        callbacks += [_BestCheckpoint(model, folder / "best.keras", monitor),
-                      keras.callbacks.CSVLogger(str(folder / "history.csv"))]
+        callbacks.append(keras.callbacks.CSVLogger(str(folder / "history.csv")))
+        if keep_best:
+            callbacks.append(_BestCheckpoint(model, folder / "best.keras", monitor))
     started = time.perf_counter()
     history = trainer.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
                           verbose=1 if sys.stdout.isatty() else 2)

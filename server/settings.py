@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     sync_lease_seconds: int = 300
     sync_retry_attempts: int = 5
 
+    # Retraining from reviewed labels (feedback/retrain.py)
+    base_data_dir: Path | None = None             # unset: the synthetic generator (models/synthetic.py)
+    feedback_weight: float = 5.0                  # loss weight of a reviewed example (a base example weighs 1)
+    retrain_schedule: str = "0 3 * * 0"           # crontab (UTC) of `worker`'s retraining; empty: never
+    retrain_min_labels: int = 50                  # new labels since the last run before `worker` retrains
+    retrain_auc_tolerance: float = 0.01           # base-holdout ROC AUC the challenger may lose
+    retrain_holdout_fraction: float = 0.2         # share of reviewed images held out for the gate
+    retrain_min_holdout: int = 10                 # held-out reviewed images the gate needs to promote
+    retrain_epochs: int = 5                       # every epoch runs; the gate judges the last weights
+    retrain_learning_rate: float = 1e-4           # peak learning rate of the fine-tuning
+    retrain_synthetic_count: int = 500            # synthetic base images per class when DFG_BASE_DATA_DIR is unset
+    retrain_lease_seconds: int = 3600             # the store lock's lease, renewed every epoch
+
     # Model and detector
     model_dir: Path | None = None
     runtime_threads: int = 2
@@ -95,11 +108,55 @@ class Settings(BaseSettings):
         return value.rstrip("/") if value else value
 
     @field_validator("max_upload_bytes", "max_pixels", "runtime_threads", "max_faces", "workers", "threads",
-                     "sync_batch_size", "sync_lease_seconds", "sync_retry_attempts")
+                     "sync_batch_size", "sync_lease_seconds", "sync_retry_attempts", "retrain_min_holdout",
+                     "retrain_epochs", "retrain_synthetic_count", "retrain_lease_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("retrain_min_labels")
+    @classmethod
+    def _not_negative_labels(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (retrain whenever scheduled) or a positive number of labels")
+        return value
+
+    @field_validator("feedback_weight", "retrain_learning_rate")
+    @classmethod
+    def _positive_weight(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number (DFG_FEEDBACK_WEIGHT 1: a reviewed example counts like a "
+                             "base example)")
+        return value
+
+    @field_validator("retrain_auc_tolerance")
+    @classmethod
+    def _tolerance(cls, value: float) -> float:
+        if not 0 <= value < 1:
+            raise ValueError("must be an AUC difference in [0, 1), e.g. 0.01")
+        return value
+
+    @field_validator("retrain_holdout_fraction")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError("must be a fraction strictly between 0 and 1, e.g. 0.2")
+        return value
+
+    @field_validator("retrain_schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as error:
+                raise ValueError(f"not a crontab expression ({error}); e.g. '0 3 * * 0' is Sundays 03:00 UTC, "
+                                 "empty turns scheduled retraining off") from None
         return value
 
     @field_validator("result_cache_size")

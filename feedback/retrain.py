@@ -1,0 +1,304 @@
+"""Retraining: reviewed labels + base data → a fine-tuned challenger → the gate → promote or keep.
+
+One run (`deepfake-guard retrain`, or the worker on DFG_RETRAIN_SCHEDULE):
+1. take the store lease (one retraining at a time across processes and hosts; feedback/lease.py);
+2. turn every reviewed image into the crops the server scored, split by a stable hash
+   (feedback/dataset.py), and add the feedback-train crops to the base training data, weighted;
+3. fine-tune the champion (models/train.py, `--init`) and build a version folder (models/bundle.py);
+4. score champion and challenger on the same fixed base holdout and feedback holdout, apply the
+   gate (feedback/gate.py), promote or keep the champion;
+5. write the decision to the registry (models/registry.py, retraining.jsonl): both models' metrics,
+   the data used and the reason; mark the labels a promoted model learnt from (used_in_model).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sqlalchemy import update
+
+from models.data import Split, find_splits, load_images
+from models.registry import Registry
+from server.settings import Settings
+from server.store import ReviewItem, Store
+
+from .dataset import FeedbackSet, build_feedback_set, labels_since, reviewed_images
+from .gate import decide, feedback_report, image_scores
+from .lease import Lease
+from .sync import open_state, read_state, write_state
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "retrain_lease"
+LAST_RUN = "retrain_last_run"       # when the last completed (non-dry) run started
+AUGMENT = "flip"                    # the shipped model's augmentation: cheap, and label-preserving
+BATCH_SIZE = 32
+WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
+
+
+class RetrainError(RuntimeError):
+    """A retraining that cannot run as configured (e.g. base data without a test split)."""
+
+
+class Interrupted(RuntimeError):
+    """The worker is stopping, or the lease was lost to another retraining."""
+
+
+@dataclass
+class BaseData:
+    train: Split
+    validation: Split
+    holdout: Split
+    description: dict
+
+
+@dataclass
+class Outcome:
+    decision: str          # promoted | rejected | dry-run | skipped | failed
+    reason: str
+    record: dict
+
+    def summary(self) -> str:
+        return f"retraining {self.decision}: {self.reason}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_labels(store: Store) -> int:
+    """Resolved labels that arrived since the last completed retraining began."""
+    return labels_since(store, read_state(store, LAST_RUN))
+
+
+def base_data(settings: Settings, progress: Callable[[str], None]) -> BaseData:
+    """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached)."""
+    if settings.base_data_dir:
+        root = Path(settings.base_data_dir)
+        if not root.is_dir():
+            raise RetrainError(f"DFG_BASE_DATA_DIR={root} is not a folder")
+        splits = find_splits(root)
+        empty = [name for name, split in splits.items() if not split.paths]
+        if empty:
+            raise RetrainError(f"{root}: the base data needs Train, Validation and Test images (Test is the fixed "
+                               f"base holdout of the gate); {', '.join(empty)} has none")
+        return BaseData(splits["Train"], splits["Validation"], splits["Test"],
+                        {"kind": "folder", "path": str(root),
+                         "balance": {name: split.balance() for name, split in splits.items()}})
+    from models.cli import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
+
+    cache = settings.instance_path() / WORK_DIR / "synthetic"
+    count = settings.retrain_synthetic_count
+    counts = {"Train": count, "Validation": max(20, count // 5)}
+    progress(f"base data: synthetic, {count} training images per class (DFG_BASE_DATA_DIR is unset)")
+    splits = find_splits(synthetic_data(SYNTHETIC_SEED, counts, cache))
+    holdout = find_splits(synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, cache))["Test"]
+    return BaseData(splits["Train"], splits["Validation"], holdout,
+                    {"kind": "synthetic", "seed": SYNTHETIC_SEED, "counts_per_class": counts,
+                     "holdout_seed": SYNTHETIC_HOLDOUT_SEED, "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
+
+
+def combined(base: Split, feedback: Split, feedback_weight: float) -> tuple[Split, list[float]]:
+    """Base training data plus the feedback-train crops, and per-example weights (feedback weighs more)."""
+    split = Split(paths=base.paths + feedback.paths, labels=base.labels + feedback.labels,
+                  masks=(base.masks or [""] * len(base.paths)) + [""] * len(feedback.paths))
+    return split, [1.0] * len(base.paths) + [feedback_weight] * len(feedback.paths)
+
+
+def _base_report(report: dict) -> dict:
+    return {key: report.get(key) for key in ("n", "roc_auc", "average_precision", "accuracy", "f1", "threshold",
+                                             "balance")}
+
+
+def evaluate_model(classifier, base_holdout: Split, feedback: FeedbackSet) -> dict:
+    """One model on the fixed base holdout and on the held-out reviewed images (scored as served)."""
+    from models.evaluate import evaluate_split
+
+    info = classifier.info
+    base = evaluate_split(classifier.runtime.predict, base_holdout, "base_holdout", info.input_size, info.threshold,
+                          info.uncertain_band, info.reencode_quality, robustness=False)
+    scores = np.zeros(0)
+    if feedback.holdout.paths:
+        crops = load_images(feedback.holdout.paths, info.input_size)
+        scores = image_scores(classifier.predict(crops), feedback.holdout_groups)
+    return {"version": info.version, "base_holdout": _base_report(base.report),
+            "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores, info.threshold)}
+
+
+def _lease_keeper(lease: Lease, stop: threading.Event):
+    """A Keras callback: renew the lease after every epoch; end training when stopping or the lease is lost."""
+    import keras
+
+    class LeaseKeeper(keras.callbacks.Callback):
+        lost = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            if not lease.renew():
+                self.lost = True
+            if self.lost or stop.is_set():
+                self.model.stop_training = True
+
+    return LeaseKeeper()
+
+
+def mark_used(store: Store, item_ids: list[int], version: str) -> None:
+    """Record on each review item that `version` (now the champion) was trained on its label."""
+    if not item_ids:
+        return
+    with store.session() as session:
+        session.execute(update(ReviewItem).where(ReviewItem.id.in_(item_ids)).values(used_in_model=version))
+
+
+def _record(run_id: str, started: datetime, decision: str, reason: str, dry_run: bool, **extra) -> dict:
+    return {"run": run_id, "at": started.isoformat(timespec="seconds"), "decision": decision, "reason": reason,
+            "dry_run": dry_run, **extra}
+
+
+def retrain(settings: Settings, dry_run: bool = False, progress: Callable[[str], None] | None = None,
+            stop: threading.Event | None = None) -> Outcome:
+    """One retraining run; every outcome but an unconfigured one is written to the registry.
+
+    Args:
+        settings: DFG_* settings (instance folder, base data, weights, gate tolerance, …).
+        dry_run: train and evaluate, but neither register nor promote the challenger.
+        progress: receives one line per step.
+        stop: set it to end the run after the current epoch (the worker's SIGTERM).
+    """
+    progress = progress or log.info
+    stop = stop or threading.Event()
+    started, clock = _now(), time.monotonic()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    store, images = open_state(settings)
+    registry = Registry.for_instance(settings.instance_path())
+    lease = Lease(store, LEASE_NAME, settings.retrain_lease_seconds)
+    if not lease.acquire():
+        holder = lease.holder()
+        reason = (f"another retraining holds the lock ({holder['owner']}, until {holder['until']:%Y-%m-%d %H:%M:%S} UTC)"
+                  if holder else "another retraining took the lock first")
+        record = _record(run_id, started, "skipped", reason, dry_run)
+        registry.record_retraining(record)
+        progress(f"skipped: {reason}")
+        return Outcome("skipped", reason, record)
+    work = settings.instance_path() / WORK_DIR / run_id
+    try:
+        outcome = _run(settings, store, images, registry, lease, stop, work, run_id, started, dry_run, progress)
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"
+        registry.record_retraining(_record(run_id, started, "failed", reason, dry_run,
+                                           seconds=round(time.monotonic() - clock, 1)))
+        raise
+    finally:
+        lease.release()
+        shutil.rmtree(work, ignore_errors=True)
+    outcome.record["seconds"] = round(time.monotonic() - clock, 1)
+    registry.record_retraining(outcome.record)
+    progress(f"{outcome.summary()} ({outcome.record['seconds']:.1f} s)")
+    return outcome
+
+
+def _run(settings: Settings, store: Store, images, registry: Registry, lease: Lease, stop: threading.Event,
+         work: Path, run_id: str, started: datetime, dry_run: bool, progress: Callable[[str], None]) -> Outcome:
+    from models.evaluate import resolve_model
+    from server.detector.classifier import Classifier
+    from server.detector.faces import FaceDetector
+
+    champion_folder = resolve_model(None, settings.instance_path())
+    champion = Classifier(champion_folder, threads=settings.runtime_threads)
+    reviewed = reviewed_images(store)
+    progress(f"champion {champion.version}; {len(reviewed)} reviewed labels, {new_labels(store)} new since the last run")
+    if not reviewed:
+        reason = "no reviewed labels yet: nothing to learn from"
+        return Outcome("skipped", reason, _record(run_id, started, "skipped", reason, dry_run,
+                                                  champion=champion.version))
+
+    size = champion.info.input_size
+    faces = FaceDetector(num_threads=settings.runtime_threads, min_score=settings.face_min_score)
+    feedback = build_feedback_set(reviewed, images, work / "feedback", size, faces,
+                                  settings.retrain_holdout_fraction, settings.max_faces, settings.max_pixels)
+    progress(f"feedback: {len(feedback.train_items)} images ({len(feedback.train.paths)} crops) for training, "
+             f"{len(feedback.holdout_items)} held out ({len(feedback.holdout.paths)} crops)"
+             + (f"; {len(feedback.missing)} images missing from the image store, skipped" if feedback.missing else ""))
+    base = base_data(settings, progress)
+    progress(f"base data: train {base.train.balance()}, validation {base.validation.balance()}, "
+             f"holdout {base.holdout.balance()}")
+    train_split, weights = combined(base.train, feedback.train, settings.feedback_weight)
+
+    from models.cli import _quiet_tensorflow
+
+    _quiet_tensorflow()
+    from models.bundle import write_model_folder
+    from models.train import fit
+
+    keeper = _lease_keeper(lease, stop)
+    progress(f"fine-tuning {champion.version} for up to {settings.retrain_epochs} epochs on {len(train_split.paths)} "
+             f"images (reviewed ones weigh {settings.feedback_weight:g})")
+    result = fit(train_split, base.validation, epochs=settings.retrain_epochs, init=champion_folder / "model.keras",
+                 checkpoint_dir=work / "checkpoints", batch_size=BATCH_SIZE, augment=AUGMENT, input_size=size,
+                 sample_weights=weights, learning_rate=settings.retrain_learning_rate, keep_best=False,
+                 reencode_quality=champion.info.reencode_quality, callbacks=[keeper])
+    if keeper.lost:
+        raise Interrupted("the retraining lease was lost (another retraining took it after it expired); "
+                          "raise DFG_RETRAIN_LEASE_SECONDS above the time of one epoch")
+    if stop.is_set():
+        raise Interrupted("stopped by the worker's shutdown before the gate")
+
+    version = f"{started:%Y%m%d-%H%M%S}-retrain"
+    data = {"base": base.description, "feedback": feedback.describe(), "feedback_weight": settings.feedback_weight,
+            "holdout_fraction": settings.retrain_holdout_fraction}
+    description = {
+        "architecture": f"{champion.info.metadata.get('architecture', '?')} fine-tuned from {champion.version}",
+        "parent_version": champion.version,
+        "rebuild_command": "deepfake-guard retrain",
+        "training_data": {"kind": "retraining", **{k: v for k, v in data.items() if k != "feedback"},
+                          "feedback": {k: v for k, v in data["feedback"].items() if not k.endswith("_items")}},
+        "training": {"epochs_run": result.epochs_run, "max_epochs": settings.retrain_epochs,
+                     "seconds": round(result.seconds, 1), "batch_size": BATCH_SIZE, "augment": AUGMENT,
+                     "learning_rate": settings.retrain_learning_rate,
+                     "init": champion.version, "balance": {"Train": train_split.balance()}},
+    }
+    scratch = contextlib.nullcontext(work / "dry-run") if dry_run else registry.staging(version)
+    with scratch as folder:
+        metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
+                                      description, version, history=result.history,
+                                      reencode_quality=champion.info.reencode_quality)
+        challenger = Classifier(folder, threads=settings.runtime_threads)
+        metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
+                   "challenger": evaluate_model(challenger, base.holdout, feedback)}
+        gate = decide(metrics["champion"], metrics["challenger"], settings.retrain_auc_tolerance,
+                      settings.retrain_min_holdout)
+        decision = ("dry-run" if dry_run else "promoted") if gate.promote else ("dry-run" if dry_run else "rejected")
+        reason = (f"would {'promote' if gate.promote else 'keep the champion'}: " if dry_run else "") + gate.reason
+        gate_rule = {"auc_tolerance": settings.retrain_auc_tolerance, "min_holdout": settings.retrain_min_holdout,
+                     "better_on_feedback": "lower log loss"}
+        metadata["retraining"] = {"run": run_id, "decision": decision, "reason": reason, "gate": gate_rule,
+                                  "metrics": metrics}
+        (folder / "metadata.json").write_text(json.dumps(metadata, indent=2))
+    for role in ("champion", "challenger"):
+        progress(_metrics_line(role, metrics[role]))
+    if gate.promote and not dry_run:
+        registry.promote(version, note=f"retrain: {gate.reason}")
+        mark_used(store, feedback.train_items, version)
+        progress(f"promoted {version}: running servers switch to it on their next request")
+    if not dry_run:
+        write_state(store, LAST_RUN, started)
+    return Outcome(decision, reason, _record(
+        run_id, started, decision, reason, dry_run, champion=champion.version,
+        challenger=None if dry_run else version, would_promote=gate.promote, gate=gate_rule, metrics=metrics,
+        data=data, epochs_run=result.epochs_run, training_seconds=round(result.seconds, 1)))
+
+
+def _metrics_line(role: str, metrics: dict) -> str:
+    base, feedback = metrics["base_holdout"], metrics["feedback_holdout"]
+    number = lambda value: "n/a" if value is None else f"{value:.4f}"   # noqa: E731
+    return (f"{role:>10} {metrics['version']}: base holdout (n={base['n']}) ROC AUC {number(base['roc_auc'])}, "
+            f"accuracy {number(base['accuracy'])}; feedback holdout (n={feedback['n']}) log loss "
+            f"{number(feedback['log_loss'])}, Brier {number(feedback['brier'])}, accuracy {number(feedback['accuracy'])}")

@@ -1,0 +1,109 @@
+"""A tiny deployment for retraining tests: 64² generated images, a champion trained in seconds.
+
+The app is the real one from the factory (real SQLite file, image store, registry); checks and
+disputes go through the API, and reviewers' labels through the code the webhook uses
+(feedback.outcomes.apply_annotation). Only Label Studio itself is left out here (tests/integration
+has the run against a real one).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from models.registry import Registry
+from server import create_app
+from server.settings import Settings
+from tests.conftest import API_KEY
+from tests.models.tiny_data import write_tiny_set
+
+SIZE = 64
+CHAMPION = "tiny-champion"
+_annotation_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    """The base data: Train 24 + 24, Validation 8 + 8, Test (the fixed base holdout) 16 + 16."""
+    return write_tiny_set(tmp_path_factory.mktemp("base"), 24, size=SIZE, seed=0, splits={"Validation": 8, "Test": 16})
+
+
+@pytest.fixture(scope="session")
+def tiny_champion(tmp_path_factory, tiny_base) -> Path:
+    """A small_cnn at 64² trained for a few epochs on the base data, as a registry-ready folder."""
+    from models.bundle import write_model_folder
+    from models.data import find_splits
+    from models.train import fit
+
+    splits = find_splits(tiny_base)
+    result = fit(splits["Train"], splits["Validation"], epochs=4, seed=7, batch_size=8, augment="none",
+                 input_size=SIZE, patience=10)
+    folder = tmp_path_factory.mktemp("champion") / CHAMPION
+    write_model_folder(folder, result.model, splits["Validation"], {"test": splits["Test"]},
+                       {"architecture": "small_cnn", "training_data": {"kind": "folder", "path": str(tiny_base)}},
+                       CHAMPION, robustness=False)
+    return folder
+
+
+class Loop:
+    """One instance: app, registry with the tiny champion promoted, settings for `retrain`."""
+
+    def __init__(self, folder: Path, base: Path, champion: Path, **settings) -> None:
+        self.folder = folder
+        self.settings = Settings(instance_dir=folder / "instance", base_data_dir=base, api_keys=[API_KEY],
+                                 retrain_epochs=6, retrain_learning_rate=1e-3, retrain_min_holdout=3,
+                                 feedback_weight=5.0,
+                                 **settings)
+        self.app = create_app({"instance_dir": folder / "instance", "api_keys": [API_KEY]})
+        self.client = self.app.test_client()
+        self.auth = {"Authorization": f"Bearer {API_KEY}"}
+        self.registry = Registry.for_instance(folder / "instance")
+        self.registry.add(champion)
+        self.registry.promote(CHAMPION, note="test champion")
+
+    def check(self, data: bytes) -> dict:
+        response = self.client.post("/api/v1/checks", headers=self.auth, data=data, content_type="image/png")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def read(self, check_id: str) -> dict:
+        return self.client.get(f"/api/v1/checks/{check_id}", headers=self.auth).get_json()
+
+    def reviewed(self, data: bytes, label: str) -> dict:
+        """Check an image, dispute it, and have a reviewer label it `label` (as the webhook would)."""
+        from feedback.outcomes import apply_annotation
+        from server.review import ext_id_for
+
+        check = self.check(data)
+        disputed = self.client.post(f"/api/v1/checks/{check['id']}/disputes", headers=self.auth,
+                                    json={"label": label})
+        assert disputed.status_code == 202, disputed.get_json()
+        store = self.app.extensions["store"]
+        choice = {"real": "Real", "fake": "Fake"}[label]
+        with store.session() as session:
+            item, relabeled = apply_annotation(session, ext_id_for(check["image"]["sha256"]), 1, {
+                "id": next(_annotation_ids),
+                "result": [{"type": "choices", "from_name": "label", "value": {"choices": [choice]}}]})
+            assert relabeled and item.label == label
+        return check
+
+    def decisions(self) -> list[dict]:
+        return self.registry.retraining()
+
+
+def feedback_images(folder: Path, count: int, seed: int) -> list[tuple[bytes, str]]:
+    """`count` real and `count` fake PNGs like the base data (another seed), with their true labels."""
+    write_tiny_set(folder, count, size=SIZE, seed=seed, splits={})
+    return [(path.read_bytes(), label.lower()) for label in ("Real", "Fake")
+            for path in sorted((folder / "Train" / label).glob("*.png"))]
+
+
+@pytest.fixture
+def loop(tmp_path, tiny_base, tiny_champion) -> Loop:
+    return Loop(tmp_path, tiny_base, tiny_champion)
+
+
+def metadata(registry: Registry, version: str) -> dict:
+    return json.loads((registry.folder(version) / "metadata.json").read_text())
