@@ -83,6 +83,7 @@ def _register_commands() -> None:
     from feedback.cli import register as register_feedback
     from models.cli import register as register_models
 
+    from .db_cli import db
     from .extension_cli import extension
     from .keys_cli import keys
 
@@ -90,6 +91,7 @@ def _register_commands() -> None:
     register_feedback(main)
     main.add_command(extension)
     main.add_command(keys)
+    main.add_command(db)
 
 
 _register_commands()

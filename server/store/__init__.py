@@ -8,9 +8,10 @@ from typing import Iterator
 from flask import Flask, current_app
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import migrate
 from .tables import ApiKey, Base, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
 
 __all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
@@ -61,12 +62,14 @@ class Store:
         return opened
 
     def create_schema(self) -> None:
+        """Migrate the database to the newest schema (server/store/migrations), as every process does at start."""
         try:
-            Base.metadata.create_all(self.engine)
-        except (OperationalError, ProgrammingError, IntegrityError):
-            # Two gunicorn workers starting on a fresh database both see a missing table and both
-            # create it; the slower one fails. Its second look finds every table in place.
-            Base.metadata.create_all(self.engine)
+            migrate.upgrade(self.engine)
+        except OperationalError:
+            if self.engine.dialect.name != "sqlite":
+                raise
+            # Another process's upgrade held the write lock past busy_timeout; by now it is done.
+            migrate.upgrade(self.engine)
 
     @contextmanager
     def session(self, durable: bool = True) -> Iterator[Session]:

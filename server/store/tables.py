@@ -1,9 +1,12 @@
-"""The store's tables (SQLAlchemy 2.x). SQLite by default, PostgreSQL by URL."""
+"""The store's tables (SQLAlchemy 2.x). SQLite by default, PostgreSQL by URL.
+
+A change here needs a migration in migrations/versions/ (`deepfake-guard db revision -m ...`).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -12,7 +15,14 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every constraint named the same way on both backends, so a later migration can drop or alter
+    # it by name (on SQLite, Alembic's batch mode rebuilds a table and needs the names).
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
 
 
 class Check(Base):
