@@ -1,9 +1,11 @@
-"""Shared fixtures: the real app from the factory, a real SQLite file, the shipped model."""
+"""Shared fixtures: the real app from the factory, a real SQLite file (or PostgreSQL), the shipped model."""
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from tests.databases import BACKENDS, database
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,10 +13,26 @@ API_KEY = "test-key-0123456789"
 
 
 @pytest.fixture
-def app(tmp_path):
+def database_url():
+    """The store behind `app`: None is SQLite in the instance folder.
+
+    A module that tests the store on both backends overrides this with `each_database_url`.
+    """
+    return None
+
+
+@pytest.fixture(params=BACKENDS)
+def each_database_url(request, tmp_path):
+    """An empty database, once on SQLite and once on PostgreSQL (skipped without DFG_TEST_POSTGRES_URL)."""
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
     from server import create_app
 
-    return create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY]})
+    return create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY], "database_url": database_url})
 
 
 @pytest.fixture

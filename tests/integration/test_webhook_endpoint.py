@@ -20,9 +20,15 @@ URL = "/api/v1/labelstudio/webhook"
 
 
 @pytest.fixture
-def webhook_app(tmp_path):
+def database_url(each_database_url):
+    """The outcomes land in the store on SQLite and on PostgreSQL."""
+    return each_database_url
+
+
+@pytest.fixture
+def webhook_app(tmp_path, database_url):
     app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY],
-                      "label_studio_webhook_secret": SECRET})
+                      "label_studio_webhook_secret": SECRET, "database_url": database_url})
     client = app.test_client()
     auth = {"Authorization": f"Bearer {API_KEY}"}
     check = client.post("/api/v1/checks", headers=auth, data=jpeg(astronaut()), content_type="image/jpeg").get_json()

@@ -13,6 +13,12 @@ from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 
 
+@pytest.fixture
+def database_url(each_database_url):
+    """Every store test here runs on SQLite and on PostgreSQL."""
+    return each_database_url
+
+
 def _check(client, auth, data):
     response = client.post("/api/v1/checks", headers=auth, data=data, content_type="image/jpeg")
     assert response.status_code == 200
@@ -80,10 +86,10 @@ def test_invalid_disputes_say_what_is_wrong(app, client, auth, body, content_typ
     assert all(item.reason != "disputed" for item in _review_items(app))
 
 
-def test_without_retention_the_dispute_must_carry_the_image(tmp_path, auth):
+def test_without_retention_the_dispute_must_carry_the_image(tmp_path, auth, database_url):
     never_uncertain = forced_model(tmp_path, band=(0.5, 0.5))  # nothing is kept at check time
     app = create_app({"instance_dir": tmp_path / "i", "api_keys": [API_KEY], "image_retention_hours": 0,
-                      "model_dir": never_uncertain})
+                      "model_dir": never_uncertain, "database_url": database_url})
     client = app.test_client()
     data = jpeg(coffee())
     check = _check(client, auth, data)
@@ -98,10 +104,10 @@ def test_without_retention_the_dispute_must_carry_the_image(tmp_path, auth):
     assert not any(app.extensions["images"].cache_dir.glob("*/*"))  # nothing cached without retention
 
 
-def test_uncertain_checks_are_queued_within_the_daily_cap(tmp_path, auth):
+def test_uncertain_checks_are_queued_within_the_daily_cap(tmp_path, auth, database_url):
     model = forced_model(tmp_path, band=(0.0, 1.0))  # every verdict is uncertain
     app = create_app({"instance_dir": tmp_path / "i", "api_keys": [API_KEY], "model_dir": model,
-                      "review_uncertain_per_day": 2})
+                      "review_uncertain_per_day": 2, "database_url": database_url})
     client = app.test_client()
     photos = [jpeg(coffee(), quality=q) for q in (80, 85, 90)]
     first = _check(client, auth, photos[0])
@@ -116,9 +122,9 @@ def test_uncertain_checks_are_queued_within_the_daily_cap(tmp_path, auth):
         assert app.extensions["images"].read(item.image_sha256) is not None
 
 
-def test_dispute_of_a_queued_uncertain_check_turns_it_into_a_dispute(tmp_path, auth):
+def test_dispute_of_a_queued_uncertain_check_turns_it_into_a_dispute(tmp_path, auth, database_url):
     app = create_app({"instance_dir": tmp_path / "i", "api_keys": [API_KEY],
-                      "model_dir": forced_model(tmp_path, band=(0.0, 1.0))})
+                      "model_dir": forced_model(tmp_path, band=(0.0, 1.0)), "database_url": database_url})
     client = app.test_client()
     check = _check(client, auth, jpeg(coffee()))
     client.post(f"/api/v1/checks/{check['id']}/disputes", headers=auth, json={"label": "fake"})

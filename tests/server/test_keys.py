@@ -1,4 +1,4 @@
-"""Keys kept in the store: created, used, listed without the secret, revoked; never logged."""
+"""Keys kept in the store (SQLite and PostgreSQL): created, used, listed without the secret, revoked; never logged."""
 from __future__ import annotations
 
 import logging
@@ -14,8 +14,9 @@ from tests.images import coffee, jpeg
 
 
 @pytest.fixture
-def instance(tmp_path, monkeypatch):
+def instance(tmp_path, monkeypatch, each_database_url):
     monkeypatch.setenv("DFG_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("DFG_DATABASE_URL", each_database_url)   # the CLI and the app share the store
     monkeypatch.delenv("DFG_API_KEYS", raising=False)
     monkeypatch.setattr(keys, "KEY_CACHE_SECONDS", 0.0)  # see revocations at once
     return tmp_path / "instance"

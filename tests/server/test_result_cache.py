@@ -1,6 +1,10 @@
-"""The result cache: the same bytes again are answered from the store, as a new check, per model version."""
+"""The result cache: the same bytes again are answered from the store, as a new check, per model version.
+
+Every test runs on SQLite and on PostgreSQL (the cache's insert-or-ignore differs between them).
+"""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from server import create_app
@@ -9,6 +13,16 @@ from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 
 RESULT_FIELDS = ("verdict", "fake_probability", "faces", "scope", "model_version", "image")
+
+
+@pytest.fixture
+def database_url(each_database_url):
+    return each_database_url
+
+
+def _app(instance, database_url: str, **settings):
+    """One worker on the given instance folder and store; several of them share both."""
+    return create_app({"instance_dir": instance, "api_keys": [API_KEY], "database_url": database_url, **settings})
 
 
 def _check(client, auth, data: bytes) -> dict:
@@ -53,12 +67,11 @@ def test_other_bytes_of_the_same_picture_are_scored_again(client, auth):
     assert _check(client, auth, jpeg(picture, quality=91))["cached"] is False
 
 
-def test_another_model_version_misses_and_both_versions_keep_their_answer(tmp_path, auth):
+def test_another_model_version_misses_and_both_versions_keep_their_answer(tmp_path, auth, database_url):
     instance = tmp_path / "instance"  # one store, as gunicorn workers share it
-    default = create_app({"instance_dir": instance, "api_keys": [API_KEY]}).test_client()
-    other = create_app({"instance_dir": instance, "api_keys": [API_KEY],
-                        "model_dir": forced_model(tmp_path, band=(0.0, 0.0), threshold=0.0,  # always "fake"
-                                                  version="challenger-2")}).test_client()
+    default = _app(instance, database_url).test_client()
+    always_fake = forced_model(tmp_path, band=(0.0, 0.0), threshold=0.0, version="challenger-2")
+    other = _app(instance, database_url, model_dir=always_fake).test_client()
     data = jpeg(coffee())
     first = _check(default, auth, data)
     swapped = _check(other, auth, data)
@@ -70,25 +83,25 @@ def test_another_model_version_misses_and_both_versions_keep_their_answer(tmp_pa
     assert back["cached"] is True and back["verdict"] == first["verdict"]
 
 
-def test_workers_share_the_cache_through_the_store(tmp_path, auth):
+def test_workers_share_the_cache_through_the_store(tmp_path, auth, database_url):
     instance = tmp_path / "instance"
-    one, two = (create_app({"instance_dir": instance, "api_keys": [API_KEY]}).test_client() for _ in range(2))
+    one, two = (_app(instance, database_url).test_client() for _ in range(2))
     data = jpeg(astronaut())
     scored = _check(one, auth, data)
     shared = _check(two, auth, data)
     assert shared["cached"] is True and shared["fake_probability"] == scored["fake_probability"]
 
 
-def test_a_changed_detector_setting_misses(tmp_path, auth):
+def test_a_changed_detector_setting_misses(tmp_path, auth, database_url):
     instance = tmp_path / "instance"
     data = jpeg(astronaut())
-    _check(create_app({"instance_dir": instance, "api_keys": [API_KEY]}).test_client(), auth, data)
-    stricter = create_app({"instance_dir": instance, "api_keys": [API_KEY], "face_min_score": 0.6}).test_client()
+    _check(_app(instance, database_url).test_client(), auth, data)
+    stricter = _app(instance, database_url, face_min_score=0.6).test_client()
     assert _check(stricter, auth, data)["cached"] is False
 
 
-def test_the_cache_is_bounded_and_drops_the_oldest(tmp_path, auth):
-    app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY], "result_cache_size": 3})
+def test_the_cache_is_bounded_and_drops_the_oldest(tmp_path, auth, database_url):
+    app = _app(tmp_path / "instance", database_url, result_cache_size=3)
     client = app.test_client()
     images = [jpeg(coffee(), quality=q) for q in (70, 75, 80, 85, 90)]
     for data in images:
@@ -98,8 +111,8 @@ def test_the_cache_is_bounded_and_drops_the_oldest(tmp_path, auth):
     assert _check(client, auth, images[0])["cached"] is False  # evicted, scored again
 
 
-def test_size_zero_turns_the_cache_off(tmp_path, auth):
-    app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY], "result_cache_size": 0})
+def test_size_zero_turns_the_cache_off(tmp_path, auth, database_url):
+    app = _app(tmp_path / "instance", database_url, result_cache_size=0)
     client = app.test_client()
     data = jpeg(astronaut())
     _check(client, auth, data)

@@ -1,10 +1,9 @@
-"""Outbox claims on a real SQLite file: one owner per row, leases expire, writes need the claim."""
+"""Outbox claims on real SQLite and PostgreSQL: one owner per row, leases expire, writes need the claim."""
 from __future__ import annotations
 
 import multiprocessing
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,8 +14,14 @@ from server.store import Check, Dispute, ReviewItem, Store
 from server.store.tables import utcnow
 
 
-def _store(path: Path, items: int) -> Store:
-    store = Store(f"sqlite:///{path}")
+@pytest.fixture
+def database_url(each_database_url):
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return each_database_url
+
+
+def _store(url: str, items: int) -> Store:
+    store = Store(url)
     store.create_schema()
     with store.session() as session:
         for index in range(items):
@@ -35,8 +40,8 @@ def _item(store: Store, item_id: int) -> ReviewItem:
         return session.get(ReviewItem, item_id)
 
 
-def test_a_claimed_row_is_nobody_elses_until_the_lease_ends(tmp_path):
-    store = _store(tmp_path / "db.sqlite3", 3)
+def test_a_claimed_row_is_nobody_elses_until_the_lease_ends(database_url):
+    store = _store(database_url, 3)
     first = outbox.claim(store, "a", limit=2, lease_seconds=60)
     assert len(first) == 2
     assert outbox.claim(store, "b", limit=10, lease_seconds=60) == [3]      # only the free one
@@ -49,8 +54,8 @@ def test_a_claimed_row_is_nobody_elses_until_the_lease_ends(tmp_path):
     assert _item(store, 1).push_state == "pending" and _item(store, 1).claimed_by == "d"
 
 
-def test_sent_rows_are_not_claimed_again_unless_stale(tmp_path):
-    store = _store(tmp_path / "db.sqlite3", 2)
+def test_sent_rows_are_not_claimed_again_unless_stale(database_url):
+    store = _store(database_url, 2)
     [one, two] = outbox.claim(store, "a", limit=10, lease_seconds=60)
     with store.session() as session:
         fields = outbox.current_fields(session, session.get(ReviewItem, one))
@@ -69,8 +74,8 @@ def test_sent_rows_are_not_claimed_again_unless_stale(tmp_path):
     assert _item(store, one).claimed_by is None
 
 
-def test_data_changed_during_a_push_marks_the_row_stale(tmp_path):
-    store = _store(tmp_path / "db.sqlite3", 1)
+def test_data_changed_during_a_push_marks_the_row_stale(database_url):
+    store = _store(database_url, 1)
     [item_id] = outbox.claim(store, "a", limit=1, lease_seconds=60)
     with store.session() as session:
         item = session.get(ReviewItem, item_id)
@@ -95,12 +100,11 @@ def _claim_all(url: str, token: str, queue) -> None:
     queue.put(mine)
 
 
-def test_concurrent_claimers_in_separate_processes_never_share_a_row(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    _store(path, 300)
+def test_concurrent_claimers_in_separate_processes_never_share_a_row(database_url):
+    _store(database_url, 300)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_claim_all, args=(f"sqlite:///{path}", f"w{n}", queue)) for n in range(4)]
+    workers = [context.Process(target=_claim_all, args=(database_url, f"w{n}", queue)) for n in range(4)]
     for worker in workers:
         worker.start()
     claimed = [queue.get(timeout=120) for _ in workers]
@@ -118,8 +122,8 @@ def _vote(annotation_id: int, choice: str) -> dict:
             "result": [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [choice]}}]}
 
 
-def test_outcomes_from_webhook_and_pull_meet_in_one_record(tmp_path):
-    store = _store(tmp_path / "db.sqlite3", 1)
+def test_outcomes_from_webhook_and_pull_meet_in_one_record(database_url):
+    store = _store(database_url, 1)
     ext_id = f"dfg-{0:064x}"
     with store.session() as session:
         item, relabeled = apply_annotation(session, ext_id, 10, _vote(1, "Fake"))
@@ -136,8 +140,8 @@ def test_outcomes_from_webhook_and_pull_meet_in_one_record(tmp_path):
 
 
 @pytest.mark.parametrize("annotation_ids", [[12], [2]])
-def test_removing_unknown_annotations_changes_nothing(tmp_path, annotation_ids):
-    store = _store(tmp_path / "db.sqlite3", 1)
+def test_removing_unknown_annotations_changes_nothing(database_url, annotation_ids):
+    store = _store(database_url, 1)
     with store.session() as session:
         apply_annotation(session, f"dfg-{0:064x}", 10, _vote(1, "Fake"))
         assert remove_annotations(session, annotation_ids) == 0
