@@ -3,18 +3,29 @@
 #   scripts/postgres.sh install   Debian's postgresql server package, if missing
 #   scripts/postgres.sh start     a fresh cluster in $PG_HOME/data on 127.0.0.1:$PG_PORT (trust auth, local only)
 #   scripts/postgres.sh stop | status | url
-# Settings: PG_HOME (default <repo>/.postgres, git-ignored), PG_PORT (55432), PG_KEEP_DATA=1 keeps the data.
+# Settings: PG_HOME (default <repo>/.postgres, git-ignored; as root, under /tmp when the postgres user
+#   can't reach the repo), PG_PORT (55432), PG_KEEP_DATA=1 keeps the data.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PG_HOME=${PG_HOME:-$REPO/.postgres}
 PG_PORT=${PG_PORT:-55432}
-DATA=$PG_HOME/data
+
+# As root the server runs as the postgres user, which must reach its folder: a clone under /root
+# (mode 700) is out of its reach, so the cluster then lives under /tmp, named after the clone.
+locate() {
+    if [ -z "${PG_HOME:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 \
+        && ! (cd / && runuser -u postgres -- test -x "$REPO"); then
+        PG_HOME=/tmp/deepfake-guard-postgres-$(printf %s "$REPO" | cksum | cut -d ' ' -f 1)
+    fi
+    PG_HOME=${PG_HOME:-$REPO/.postgres}
+    DATA=$PG_HOME/data
+}
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 # PostgreSQL refuses to run as root: as root, run its tools as the postgres user.
 as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /: the postgres user may not be allowed into the caller's folder (paths here are absolute).
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install() {
@@ -36,6 +47,7 @@ url() { echo "postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"; }
 
 start() {
     install
+    locate
     local bin started=$SECONDS
     bin=$(pg_bin)
     stop >/dev/null 2>&1 || true
@@ -51,6 +63,7 @@ start() {
 }
 
 stop() {
+    locate
     local bin
     bin=$(pg_bin)
     [ -n "$bin" ] && [ -f "$DATA/postmaster.pid" ] || { echo "postgresql: not running"; return 0; }
@@ -59,6 +72,7 @@ stop() {
 }
 
 status() {
+    locate
     local bin
     bin=$(pg_bin)
     [ -n "$bin" ] && as_owner "$bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1 && { echo "running: $(url)"; return 0; }

@@ -38,5 +38,13 @@ scripts/labelstudio.sh install
 printf 'Label Studio install: %ss (the tests print their own start times)\n' "$(( $(date +%s) - labelstudio_started ))"
 # --- end of the Label Studio block --------------------------------------------------------------
 
+# --- PostgreSQL (server/store): the store, dispute and review tests run on it as well as on SQLite ---
+step "PostgreSQL: a private server on 127.0.0.1 (scripts/postgres.sh start; stopped when the tests end)"
+scripts/postgres.sh start
+trap 'scripts/postgres.sh stop || true' EXIT
+export DFG_TEST_POSTGRES_URL
+DFG_TEST_POSTGRES_URL=$(scripts/postgres.sh url)
+# --- end of the PostgreSQL block ----------------------------------------------------------------
+
 step "Tests"
 .venv/bin/python -m pytest "$@"
