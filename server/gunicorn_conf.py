@@ -29,10 +29,10 @@ preload_app = False
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No control socket: every gunicorn on a machine would share $HOME/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
-accesslog = "-"
+# No gunicorn access log: the app writes one JSON line per request (server.access, with the
+# request id and the duration), which would otherwise appear twice in two formats.
+accesslog = None
 errorlog = "-"
-# Never log query strings or headers: they may carry keys.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 # Prometheus metrics from every worker (server/metrics.py): each worker writes its values to files
 # here and /metrics merges them. The variable must be set before a worker imports
