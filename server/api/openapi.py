@@ -40,6 +40,22 @@ CHECK = {
         "page_url": {"type": ["string", "null"]},
         "source_url": {"type": ["string", "null"]},
         "note": {"type": "string", "description": "present when scope is no_face"},
+        "dispute": {"type": ["object", "null"], "description": "GET only: your dispute of this check",
+                    "properties": {"id": {"type": "string"}, "label": {"enum": ["real", "fake"]},
+                                   "comment": {"type": ["string", "null"]},
+                                   "status": {"enum": ["queued", "in_review", "relabeled"]},
+                                   "created_at": {"type": "string", "format": "date-time"}}},
+        "review": {"type": ["object", "null"], "description": "GET only: the human review of this image",
+                   "properties": {
+                       "status": {"enum": ["queued", "in_review", "relabeled"]},
+                       "label": {"type": ["string", "null"], "enum": ["real", "fake", None],
+                                 "description": "what reviewers agreed on (majority of Real vs Fake)"},
+                       "reason": {"enum": ["disputed", "uncertain"]},
+                       "reviewers": {"type": "integer", "minimum": 0},
+                       "used_in_model": {"type": ["string", "null"],
+                                         "description": "the model version trained on this label that became "
+                                                        "the champion (deepfake-guard retrain), else null"},
+                       "resolved_at": {"type": ["string", "null"], "format": "date-time"}}},
     },
 }
 

@@ -1,10 +1,13 @@
 """The gate on real (tiny) training runs: a poisoned challenger is refused, a better one promoted."""
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from feedback.retrain import retrain
+from feedback.retrain import new_labels, retrain
+from feedback.sync import open_state
+from server.api.openapi import CHECK
 from server.cli import main
 
 from .conftest import CHAMPION, feedback_images
@@ -41,6 +44,8 @@ def test_better_challenger_is_promoted_served_marked_and_rolled_back(loop, tmp_p
     train_items = set(outcome.record["data"]["feedback"]["train_items"])
     assert train_items and sum(value == new for value in used.values()) == len(train_items)
     assert all(value in (new, None) for value in used.values())
+    jsonschema.validate(loop.read(checks[0]["id"]), CHECK)           # the documented contract
+    assert new_labels(open_state(loop.settings)[0]) == 0              # the schedule counts from this run
 
     listed = CliRunner(env={"DFG_INSTANCE_DIR": str(loop.settings.instance_dir)}).invoke(main, ["models", "list"])
     assert listed.exit_code == 0, listed.output
