@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import migrate
-from .tables import ApiKey, Base, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
+from .tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
 
 __all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
 
@@ -54,7 +54,7 @@ class Store:
 
     @classmethod
     def for_settings(cls, settings) -> "Store":
-        """The server's store opened outside a Flask app (CLI, worker), schema created."""
+        """The server's store opened outside a Flask app (CLI, worker), migrated to the newest schema."""
         folder = settings.instance_path()
         folder.mkdir(parents=True, exist_ok=True)
         opened = cls.for_instance(settings.database_url, folder)
