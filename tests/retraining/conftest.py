@@ -30,21 +30,24 @@ def tiny_base(tmp_path_factory) -> Path:
     return write_tiny_set(tmp_path_factory.mktemp("base"), 24, size=SIZE, seed=0, splits={"Validation": 8, "Test": 16})
 
 
-@pytest.fixture(scope="session")
-def tiny_champion(tmp_path_factory, tiny_base) -> Path:
-    """A small_cnn at 64² trained for a few epochs on the base data, as a registry-ready folder."""
+def build_tiny_champion(base: Path, out: Path, version: str = CHAMPION) -> Path:
+    """A small_cnn at 64² trained for a few epochs on `base`, as a registry-ready folder `out`."""
     from models.bundle import write_model_folder
     from models.data import find_splits
     from models.train import fit
 
-    splits = find_splits(tiny_base)
+    splits = find_splits(base)
     result = fit(splits["Train"], splits["Validation"], epochs=4, seed=7, batch_size=8, augment="none",
                  input_size=SIZE, patience=10)
-    folder = tmp_path_factory.mktemp("champion") / CHAMPION
-    write_model_folder(folder, result.model, splits["Validation"], {"test": splits["Test"]},
-                       {"architecture": "small_cnn", "training_data": {"kind": "folder", "path": str(tiny_base)}},
-                       CHAMPION, robustness=False)
-    return folder
+    write_model_folder(out, result.model, splits["Validation"], {"test": splits["Test"]},
+                       {"architecture": "small_cnn", "training_data": {"kind": "folder", "path": str(base)}},
+                       version, robustness=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_champion(tmp_path_factory, tiny_base) -> Path:
+    return build_tiny_champion(tiny_base, tmp_path_factory.mktemp("champion") / CHAMPION)
 
 
 class Loop:
