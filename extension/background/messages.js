@@ -1,21 +1,43 @@
 // Requests from the overlay: the worker holds the server settings and makes the calls, so the
 // page's content script never sees the API key.
 import { checkImage } from "./check-image.js";
-import { createDispute } from "../lib/api.js";
+import { createDispute, isImageNotKept } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { updateCheck } from "../lib/history.js";
 import { reviewText } from "../lib/present.js";
 import { readSettings } from "../lib/settings.js";
+import { readImageBytes } from "./image-bytes.js";
 
 const MAX_COMMENT = 2000; // the server's limit
 
-async function sendDispute({ checkId, label, comment }) {
+/**
+ * Post the dispute. A server that no longer holds the image (its retention passed, or another
+ * server behind the same address made the check) answers 409 image-not-kept: the image is read
+ * again the way the check read it and sent with the dispute, so the dispute is not lost.
+ */
+async function postDispute(settings, checkId, dispute, { srcUrl, requestId }, sender) {
+  try {
+    return await createDispute(settings, checkId, dispute);
+  } catch (error) {
+    if (!isImageNotKept(error) || typeof srcUrl !== "string" || !sender.tab) {
+      throw error;
+    }
+    const readFromPage = () => chrome.tabs
+      .sendMessage(sender.tab.id, { type: "read-image", srcUrl, requestId }, { frameId: sender.frameId ?? 0 })
+      .catch(() => null);
+    const image = await readImageBytes(srcUrl, readFromPage);
+    return createDispute(settings, checkId, { ...dispute, image });
+  }
+}
+
+async function sendDispute({ checkId, label, comment, srcUrl, requestId }, sender) {
   if (typeof checkId !== "string" || !["real", "fake"].includes(label)) {
     return { ok: false, error: describeError(new Error("the dispute needs a check and a label (real or fake)")) };
   }
   const text = typeof comment === "string" ? comment.trim().slice(0, MAX_COMMENT) : "";
   try {
-    const answer = await createDispute(await readSettings(), checkId, { label, comment: text || undefined });
+    const answer = await postDispute(await readSettings(), checkId, { label, comment: text || undefined },
+      { srcUrl, requestId }, sender);
     const dispute = { id: answer.id, label, comment: text || null, status: answer.status ?? "queued",
       created_at: new Date().toISOString() };
     await updateCheck(checkId, { dispute });
@@ -31,7 +53,7 @@ export function handleMessage(message, sender, sendResponse) {
     return false;
   }
   if (message?.type === "dispute") {
-    sendDispute(message).then(sendResponse);
+    sendDispute(message, sender).then(sendResponse);
     return true;
   }
   if (message?.type === "retry" && typeof message.srcUrl === "string" && sender.tab) {

@@ -22,7 +22,8 @@
     if (image && requestFor.has(image)) remove(requestFor.get(image));
     const view = new ns.OverlayView({
       onClose: () => remove(requestId),
-      onDispute: (label, comment) => chrome.runtime.sendMessage({ type: "dispute", checkId: view.checkId, label, comment }),
+      onDispute: (label, comment) => chrome.runtime.sendMessage({
+        type: "dispute", checkId: view.checkId, label, comment, srcUrl, requestId }),
       onOpenOptions: () => chrome.runtime.sendMessage({ type: "open-options" }),
       onRetry: () => {
         remove(requestId);

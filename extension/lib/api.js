@@ -87,14 +87,29 @@ export function getCheck(settings, checkId) {
  * Tell the server the verdict is wrong.
  * @param {{serverUrl: string, apiKey: string}} settings
  * @param {string} checkId
- * @param {{label: "real"|"fake", comment?: string}} dispute
+ * @param {{label: "real"|"fake", comment?: string, image?: Blob}} dispute with `image`, the checked
+ *   image is sent again (multipart), for a server that no longer holds it (409 image-not-kept)
  * @returns {Promise<{id: string, status: string}>}
  */
-export function createDispute(settings, checkId, { label, comment }) {
+export function createDispute(settings, checkId, { label, comment, image }) {
+  const path = `/api/v1/checks/${encodeURIComponent(checkId)}/disputes`;
+  if (image) {
+    const form = new FormData();
+    form.append("label", label);
+    if (comment) {
+      form.append("comment", comment);
+    }
+    form.append("image", image, "image");
+    return call(settings, path, { method: "POST", body: form, timeoutMs: CHECK_TIMEOUT_MS });
+  }
   const body = JSON.stringify(comment ? { label, comment } : { label });
-  return call(settings, `/api/v1/checks/${encodeURIComponent(checkId)}/disputes`, {
-    method: "POST", body, headers: { "Content-Type": "application/json" },
-  });
+  return call(settings, path, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+}
+
+/** True when the server answered that it no longer holds the checked image. */
+export function isImageNotKept(error) {
+  return error instanceof ApiError && error.kind === "conflict"
+    && String(error.problem?.type ?? "").endsWith("/image-not-kept");
 }
 
 /** `/readyz`: is the server up with a model loaded (no key needed). */

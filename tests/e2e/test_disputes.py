@@ -64,3 +64,38 @@ def test_disagree_without_a_choice_asks_for_one_on_an_uncertain_verdict(extensio
     page.locator(f"{OVERLAY} button.send").click()
     assert "Choose" in page.locator(f"{OVERLAY} .form-error").inner_text()
     assert server.get_check(root.get_attribute("data-deepfake-guard-check"))["dispute"] is None
+
+
+@pytest.fixture(scope="module")
+def forgetful_server(tmp_path_factory):
+    """A server that keeps no checked image (DFG_IMAGE_RETENTION_HOURS=0): every dispute gets a 409 first."""
+    from .browser import EXTENSION_ORIGIN
+    from .conftest import API_KEY
+    from .servers import start_server
+
+    server = start_server(tmp_path_factory.mktemp("dfg-forgetful"), API_KEY, extension_origins=EXTENSION_ORIGIN,
+                          image_retention_hours=0)
+    yield server
+    server.stop()
+
+
+def test_disagree_re_sends_the_image_when_the_server_no_longer_holds_it(extension, forgetful_server, site, timings):
+    extension.configure(forgetful_server.url, forgetful_server.api_key)
+    page = open_photo_page(extension, site)
+    clicked = extension.dispatch_check(page, "#photo")
+    root = wait_for_overlay(page, clicked, timings, "before a dispute the server cannot hold")
+    check_id = root.get_attribute("data-deepfake-guard-check")
+    sha256 = forgetful_server.get_check(check_id)["image"]["sha256"]
+    assert not list((forgetful_server.instance_dir / "images").rglob(f"{sha256}*"))  # the server kept nothing
+
+    page.locator(f"{OVERLAY} button.disagree").click()
+    page.locator(f'{OVERLAY} input[name="label"][value="real"]').check()
+    page.locator(f"{OVERLAY} button.send").click()
+    page.locator(f'{OVERLAY}[data-deepfake-guard-dispute="real"]').wait_for(state="attached")
+
+    assert forgetful_server.get_check(check_id)["dispute"]["label"] == "real"
+    kept = list((forgetful_server.instance_dir / "images" / "kept").rglob(f"{sha256}*"))
+    assert len(kept) == 1, "the re-sent image is kept for the reviewers"
+    log = forgetful_server.log_path.read_text()
+    assert f"POST /api/v1/checks/{check_id}/disputes 409" in log, "the first, JSON-only attempt was refused"
+    assert f"POST /api/v1/checks/{check_id}/disputes 202" in log
