@@ -1,9 +1,17 @@
 """The store locked or unreachable: a 503 problem that says to retry, nothing half-stored, and recovery."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from server import create_app
+from tests.conftest import API_KEY
+from tests.databases import POSTGRES_URL_VARIABLE, database
 from tests.images import astronaut, coffee, jpeg
 
 
@@ -36,8 +44,6 @@ def test_readyz_reports_an_unreachable_store_and_recovers(app, client):
     assert client.get("/readyz").status_code == 200
     engine_url = store.engine.url
     # The database file's directory disappears from under a running server (disk unmounted).
-    from sqlalchemy import create_engine
-
     store.engine.dispose()
     store.engine = create_engine("sqlite:////nonexistent-dir/dfg.sqlite3")
     try:
@@ -59,3 +65,29 @@ def test_concurrent_writers_on_sqlite_wait_instead_of_failing(client, auth):
     for thread in threads:
         thread.join()
     assert statuses == [200] * 8
+
+
+def test_postgresql_refusing_connections_answers_503_then_recovers(tmp_path, auth):
+    """A real PostgreSQL database stops taking connections (and drops the open ones) mid-service."""
+    with database("postgresql", tmp_path) as url:
+        app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY], "database_url": url})
+        client = app.test_client()
+        assert _post(client, auth, jpeg(coffee())).status_code == 200
+        name = make_url(url).database
+        admin = create_engine(os.environ[POSTGRES_URL_VARIABLE], isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        try:
+            down = _post(client, auth, jpeg(astronaut()))
+            assert down.status_code == 503 and down.get_json()["type"].endswith("store-unavailable")
+            assert client.get("/readyz").status_code == 503
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert client.get("/readyz").status_code == 200
+        recovered = _post(client, auth, jpeg(astronaut()))
+        assert recovered.status_code == 200
+        assert client.get(f"/api/v1/checks/{recovered.get_json()['id']}", headers=auth).status_code == 200
+        app.extensions["store"].engine.dispose()
+        admin.dispose()
