@@ -8,6 +8,11 @@ bp = Blueprint("openapi", __name__)
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
+_DISPUTE = {"type": "object", "required": ["label"], "additionalProperties": False, "properties": {
+    "label": {"type": "string", "enum": ["real", "fake"]},
+    "comment": {"type": "string", "maxLength": 2000}}}
+
+
 def _problems(*statuses: int) -> dict:
     return {str(status): {"description": "Problem details (RFC 9457)",
                           "content": {"application/problem+json": {"schema": _PROBLEM}}}
@@ -97,13 +102,27 @@ SPEC = {
                  "description": "with a raw image body: where the image came from"}],
             "responses": {"200": {"description": "The verdict",
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
-                          **_problems(401, 413, 415, 422)}}},
+                          **_problems(401, 413, 415, 422, 429, 503)}}},
         "/api/v1/checks/{check_id}": {"get": {
             "summary": "Read a check made with your key",
             "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The check",
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
-                          **_problems(401, 404)}}},
+                          **_problems(401, 404, 429, 503)}}},
+        "/api/v1/checks/{check_id}/disputes": {"post": {
+            "summary": "Say the verdict is wrong: stored durably (with the image) and queued for review",
+            "description": "A repeat by the same key updates the same dispute. 409 image-not-kept: the server no "
+                           "longer holds the checked image; send the same fields as multipart with the image.",
+            "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _DISPUTE},
+                "multipart/form-data": {"schema": {**_DISPUTE, "properties": {
+                    **_DISPUTE["properties"], "image": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"202": {"description": "Stored and queued", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "status", "check_id"], "properties": {
+                    "id": {"type": "string"}, "status": {"type": "string"}, "check_id": {"type": "string"},
+                    "review": {"type": "object"}}}}}},
+                          **_problems(401, 404, 409, 413, 415, 422, 429, 503)}}},
         "/api/v1/model": {"get": {
             "summary": "The model that answers checks now (the registry's champion, else the shipped default): "
                        "version, source, threshold, uncertain band, metrics, robustness",
