@@ -1,4 +1,4 @@
-"""Training examples from reviewed labels: the crops the server scored, split by a stable hash.
+"""Retraining data: reviewed images as the crops the server scored (split by a stable hash), and the base data.
 
 Every review item with a resolved label is one image (items are keyed by the image's sha256). The
 image is turned into exactly what the classifier saw when it was checked — its face crops
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
-from models.data import Split
+from models.data import Split, find_splits
 from server.images import ImageStore
+from server.settings import Settings
 from server.store import ReviewItem, Store
 
 LABELS = {"real": 0, "fake": 1}
+WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
 SPLIT_SALT = "dfg-feedback-holdout"   # never change: it would move images between train and holdout
 
 
@@ -129,3 +132,49 @@ def build_feedback_set(reviewed: list[ReviewedImage], images: ImageStore, folder
         else:
             result.train_items.append(image.item_id)
     return result
+
+
+class RetrainError(RuntimeError):
+    """A retraining that cannot run as configured (e.g. base data without a test split)."""
+
+
+@dataclass
+class BaseData:
+    train: Split
+    validation: Split
+    holdout: Split
+    description: dict
+
+
+def base_data(settings: Settings, progress: Callable[[str], None]) -> BaseData:
+    """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached)."""
+    if settings.base_data_dir:
+        root = Path(settings.base_data_dir)
+        if not root.is_dir():
+            raise RetrainError(f"DFG_BASE_DATA_DIR={root} is not a folder")
+        splits = find_splits(root)
+        empty = [name for name, split in splits.items() if not split.paths]
+        if empty:
+            raise RetrainError(f"{root}: the base data needs Train, Validation and Test images (Test is the fixed "
+                               f"base holdout of the gate); {', '.join(empty)} has none")
+        return BaseData(splits["Train"], splits["Validation"], splits["Test"],
+                        {"kind": "folder", "path": str(root),
+                         "balance": {name: split.balance() for name, split in splits.items()}})
+    from models.cli import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
+
+    cache = settings.instance_path() / WORK_DIR / "synthetic"
+    count = settings.retrain_synthetic_count
+    counts = {"Train": count, "Validation": max(20, count // 5)}
+    progress(f"base data: synthetic, {count} training images per class (DFG_BASE_DATA_DIR is unset)")
+    splits = find_splits(synthetic_data(SYNTHETIC_SEED, counts, cache))
+    holdout = find_splits(synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, cache))["Test"]
+    return BaseData(splits["Train"], splits["Validation"], holdout,
+                    {"kind": "synthetic", "seed": SYNTHETIC_SEED, "counts_per_class": counts,
+                     "holdout_seed": SYNTHETIC_HOLDOUT_SEED, "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
+
+
+def combined(base: Split, feedback: Split, feedback_weight: float) -> tuple[Split, list[float]]:
+    """Base training data plus the feedback-train crops, and per-example weights (feedback weighs more)."""
+    split = Split(paths=base.paths + feedback.paths, labels=base.labels + feedback.labels,
+                  masks=(base.masks or [""] * len(base.paths)) + [""] * len(feedback.paths))
+    return split, [1.0] * len(base.paths) + [feedback_weight] * len(feedback.paths)

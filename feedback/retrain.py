@@ -27,12 +27,13 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import update
 
-from models.data import Split, find_splits, load_images
+from models.data import Split, load_images
 from models.registry import Registry
 from server.settings import Settings
 from server.store import ReviewItem, Store
 
-from .dataset import FeedbackSet, build_feedback_set, labels_since, reviewed_images
+from .dataset import (WORK_DIR, FeedbackSet, base_data, build_feedback_set, combined, labels_since,
+                      reviewed_images)
 from .gate import decide, feedback_report, image_scores
 from .lease import Lease
 from .sync import open_state, read_state, write_state
@@ -42,23 +43,10 @@ LEASE_NAME = "retrain_lease"
 LAST_RUN = "retrain_last_run"       # when the last completed (non-dry) run started
 AUGMENT = "flip"                    # the shipped model's augmentation: cheap, and label-preserving
 BATCH_SIZE = 32
-WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
-
-
-class RetrainError(RuntimeError):
-    """A retraining that cannot run as configured (e.g. base data without a test split)."""
 
 
 class Interrupted(RuntimeError):
     """The worker is stopping, or the lease was lost to another retraining."""
-
-
-@dataclass
-class BaseData:
-    train: Split
-    validation: Split
-    holdout: Split
-    description: dict
 
 
 @dataclass
@@ -78,40 +66,6 @@ def _now() -> datetime:
 def new_labels(store: Store) -> int:
     """Resolved labels that arrived since the last completed retraining began."""
     return labels_since(store, read_state(store, LAST_RUN))
-
-
-def base_data(settings: Settings, progress: Callable[[str], None]) -> BaseData:
-    """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached)."""
-    if settings.base_data_dir:
-        root = Path(settings.base_data_dir)
-        if not root.is_dir():
-            raise RetrainError(f"DFG_BASE_DATA_DIR={root} is not a folder")
-        splits = find_splits(root)
-        empty = [name for name, split in splits.items() if not split.paths]
-        if empty:
-            raise RetrainError(f"{root}: the base data needs Train, Validation and Test images (Test is the fixed "
-                               f"base holdout of the gate); {', '.join(empty)} has none")
-        return BaseData(splits["Train"], splits["Validation"], splits["Test"],
-                        {"kind": "folder", "path": str(root),
-                         "balance": {name: split.balance() for name, split in splits.items()}})
-    from models.cli import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
-
-    cache = settings.instance_path() / WORK_DIR / "synthetic"
-    count = settings.retrain_synthetic_count
-    counts = {"Train": count, "Validation": max(20, count // 5)}
-    progress(f"base data: synthetic, {count} training images per class (DFG_BASE_DATA_DIR is unset)")
-    splits = find_splits(synthetic_data(SYNTHETIC_SEED, counts, cache))
-    holdout = find_splits(synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, cache))["Test"]
-    return BaseData(splits["Train"], splits["Validation"], holdout,
-                    {"kind": "synthetic", "seed": SYNTHETIC_SEED, "counts_per_class": counts,
-                     "holdout_seed": SYNTHETIC_HOLDOUT_SEED, "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
-
-
-def combined(base: Split, feedback: Split, feedback_weight: float) -> tuple[Split, list[float]]:
-    """Base training data plus the feedback-train crops, and per-example weights (feedback weighs more)."""
-    split = Split(paths=base.paths + feedback.paths, labels=base.labels + feedback.labels,
-                  masks=(base.masks or [""] * len(base.paths)) + [""] * len(feedback.paths))
-    return split, [1.0] * len(base.paths) + [feedback_weight] * len(feedback.paths)
 
 
 def _base_report(report: dict) -> dict:

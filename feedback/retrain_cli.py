@@ -13,7 +13,8 @@ from server.settings import Settings
 @click.option("--dry-run", is_flag=True, help="Train and evaluate both models, but neither register nor promote.")
 def retrain(dry_run: bool) -> None:
     """Fine-tune the champion on reviewed labels + base data; promote it only if it passes the gate."""
-    from .retrain import RetrainError, retrain as run_retraining
+    from .dataset import RetrainError
+    from .retrain import retrain as run_retraining
 
     try:
         outcome = run_retraining(Settings(), dry_run=dry_run, progress=click.echo)
