@@ -186,9 +186,9 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
              f"holdout {base.holdout.balance()}")
     train_split, weights = combined(base.train, feedback.train, settings.feedback_weight)
 
-    from models.cli import _quiet_tensorflow
+    from models.cli import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from models.bundle import write_model_folder
     from models.train import fit
 

@@ -22,7 +22,7 @@ CACHE_DIR = Path(".cache") / "synthetic"
 USER_DATA_REENCODE = 90   # models.data.REENCODE_QUALITY; here so --help needs no TensorFlow
 
 
-def _quiet_tensorflow() -> None:
+def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -100,7 +100,7 @@ def _init_model(init: str | None) -> tuple[Path | None, str | None]:
 def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patience, learning_rate, map_weight, init,
           weights, augment, reencode_quality, seed, out, version, promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from .bundle import copy_history, new_version, write_model_folder
     from .data import find_splits
     from .registry_cli import instance_registry

@@ -143,9 +143,9 @@ def history() -> None:
 def import_model(path: Path, weights: Path | None, version: str | None, output_is: str, data_dir: Path | None,
                  promote_now: bool) -> None:
     """Import a Keras-2 JSON + H5 weights, a Keras-2 full .h5 or a .keras model and register it."""
-    from .cli import _quiet_tensorflow
+    from .cli import quiet_tensorflow
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from .bundle import write_model_folder
     from .data import find_splits
     from .importer import as_fake_probability, load_any
