@@ -10,15 +10,10 @@ from .registry import Registry, RegistryError
 
 
 def instance_dir() -> Path:
-    """The server's instance folder: DFG_INSTANCE_DIR, else Flask's default for the `server` package."""
+    """The server's instance folder (one rule for app and CLI: Settings.instance_path)."""
     from server.settings import Settings
 
-    configured = Settings().instance_dir
-    if configured:
-        return Path(configured).resolve()
-    from flask import Flask
-
-    return Path(Flask("server").instance_path)
+    return Settings().instance_path()
 
 
 def instance_registry() -> Registry:
