@@ -125,7 +125,8 @@ def _record(check: Check, data: bytes, cached_from: str | None = None) -> None:
     settings = current_app.config["SETTINGS"]
     cache = result_cache()
     images().remember(check.sha256, data)
-    with store().session(durable=False) as session:
+
+    def store_check(session) -> None:
         session.add(check)
         session.flush()  # the check row first: cached_checks refers to it
         if cached_from is not None:
@@ -135,6 +136,9 @@ def _record(check: Check, data: bytes, cached_from: str | None = None) -> None:
             images().keep(check.sha256, data)
         if cached_from is None:
             cache.put(session, check.sha256, check.model_version, check.id, _result_of(check))
+
+    # Two uncertain checks of one image at once race for its review item: the loser runs again.
+    store().run(store_check, durable=False)
     if cached_from is None and cache.due_for_pruning():
         with store().session(durable=False) as session:
             cache.prune(session)

@@ -53,16 +53,20 @@ def _parse() -> tuple[DisputeRequest, bytes | None]:
 def create_dispute(check_id: str):
     payload, data = _parse()
     retention = current_app.config["SETTINGS"].image_retention_hours
-    with store().session() as session:
+
+    def store_dispute(session) -> dict:
         check = find_check(session, check_id)
         if data is not None and hashlib.sha256(data).hexdigest() != check.sha256:
             raise Problem(422, "image-mismatch", "Not the checked image",
                           "The image sent with the dispute is not the one that was checked (sha256 differs).")
-        # The image is made durable first; the dispute row is committed when this block ends.
+        # The image is made durable first; the dispute row is committed when the transaction ends.
         if not images().keep(check.sha256, data):
             raise Problem(409, "image-not-kept", "Image no longer held",
                           f"The server keeps checked images for {retention:g} hours and no longer holds this "
                           "one. Send the dispute again as multipart/form-data with the image file in 'image'.")
         dispute, item = record_dispute(session, check, g.client, payload.label, payload.comment)
-        body = {"id": dispute.id, "status": "queued", "check_id": check.id, "review": {"status": item.status}}
-    return body, 202
+        return {"id": dispute.id, "status": "queued", "check_id": check.id, "review": {"status": item.status}}
+
+    # A repeat sent while the first is still being stored (a double click, a retry) races it for
+    # the same dispute row: the loser runs again and updates the winner's row.
+    return store().run(store_dispute), 202

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import migrate
 from .tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
+
+T = TypeVar("T")
+UNIQUE_RACE_ATTEMPTS = 3
 
 __all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
 
@@ -86,6 +89,22 @@ class Store:
             if not durable and self.engine.dialect.name == "postgresql":
                 session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session
+
+    def run(self, work: Callable[[Session], T], durable: bool = True) -> T:
+        """`work(session)` in a transaction, run again when a concurrent writer won a race for a unique row.
+
+        Two requests that look up a row (a client's dispute of a check, the review item of an
+        image), find none and both insert it: the second commit fails with IntegrityError. Run
+        again in a new transaction, `work` finds the winner's row and updates it instead.
+        """
+        for attempt in range(1, UNIQUE_RACE_ATTEMPTS + 1):
+            try:
+                with self.session(durable) as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == UNIQUE_RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

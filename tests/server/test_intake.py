@@ -84,7 +84,7 @@ BAD_INPUTS = [
     ("corrupt png", None, "image/png", 422),
     ("huge dimensions in header", png_header_only(100_000, 100_000), "image/png", 413),
     ("just over the pixel limit", png_header_only(10_000, 5_001), "image/png", 413),
-    ("wrong content type", b"{}", "application/json", 415),
+    ("wrong content type", b"hello", "text/plain", 415),
 ]
 
 
