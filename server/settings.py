@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     # Serving processes (chosen by measurement: server/gunicorn_conf.py, BENCHMARKS.md)
     workers: int = 2
-    threads: int = 4
+    threads: int = 2
     result_cache_size: int = 50_000               # checks remembered by (sha256, model version); 0: off
     metrics_token: str | None = None              # unset: /metrics answers loopback clients only
 
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
 
     # Model and detector
     model_dir: Path | None = None
-    runtime_threads: int = 2
+    runtime_threads: int = 1
     face_min_score: float = 0.5
     max_faces: int = 8
 
