@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from server.files import write_atomic
+
 REGISTRY_DIR = "models"
 POINTER_FILE = "CHAMPION.json"
 HISTORY_FILE = "promotions.jsonl"
@@ -66,19 +68,6 @@ def verify_files(folder: Path, metadata: dict) -> None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class Registry:
@@ -227,7 +216,7 @@ class Registry:
             if current:
                 previous.append(current)
             new = {"version": version, "promoted_at": _now(), "previous": previous}
-            _write_atomically(self.pointer_path, json.dumps(new, indent=1))
+            write_atomic(self.pointer_path, json.dumps(new, indent=1).encode())
             self._record({"action": "promote", "version": version, "replaced": current, "at": new["promoted_at"],
                           "note": note})
             return new
@@ -243,7 +232,7 @@ class Registry:
             target = previous.pop()
             self.verify(target)
             new = {"version": target, "promoted_at": _now(), "previous": previous}
-            _write_atomically(self.pointer_path, json.dumps(new, indent=1))
+            write_atomic(self.pointer_path, json.dumps(new, indent=1).encode())
             self._record({"action": "rollback", "version": target, "replaced": pointer["version"],
                           "at": new["promoted_at"], "note": note})
             return new

@@ -9,38 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from .files import write_atomic
+
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_SECONDS = 600
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _write_atomic(path: Path, data: bytes, durable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            if durable:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
 
 
 class ImageStore:
@@ -66,7 +42,7 @@ class ImageStore:
             return
         path = self._name(self.cache_dir, sha256)
         if not path.exists():
-            _write_atomic(path, data, durable=False)
+            write_atomic(path, data, durable=False)
         self._maybe_prune()
 
     def keep(self, sha256: str, data: bytes | None = None) -> bool:
@@ -84,7 +60,7 @@ class ImageStore:
                 data = cached.read_bytes()
             except FileNotFoundError:
                 return False
-        _write_atomic(kept, data, durable=True)
+        write_atomic(kept, data, durable=True)
         return True
 
     def read(self, sha256: str) -> bytes | None:
