@@ -37,15 +37,21 @@ class Burst:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
+def connect(url: str, timeout: float = 120) -> tuple[http.client.HTTPConnection, str]:
+    """A keep-alive connection to `url`'s host, and `url`'s path."""
     parts = urlsplit(url)
-    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=120), parts.path
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout), parts.path
+
+
+def request(connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None,
+            headers: dict) -> tuple[int, bytes]:
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read()
 
 
 def post(connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
-    connection.request("POST", path, body=body, headers={"Content-Type": "image/jpeg", **headers})
-    response = connection.getresponse()
-    return response.status, response.read()
+    return request(connection, "POST", path, body, {"Content-Type": "image/jpeg", **headers})
 
 
 def run_burst(url: str, body: Callable[[int], bytes], clients: int, seconds: float, warmup: float,
@@ -62,7 +68,7 @@ def run_burst(url: str, body: Callable[[int], bytes], clients: int, seconds: flo
     results = [Burst() for _ in range(clients)]
 
     def client(result: Burst) -> None:
-        connection, path = _connection(url)
+        connection, path = connect(url)
         try:
             while True:
                 data = body(next(counter))
@@ -74,7 +80,7 @@ def run_burst(url: str, body: Callable[[int], bytes], clients: int, seconds: flo
                 except (OSError, http.client.HTTPException) as error:
                     result.errors.append(f"{type(error).__name__}: {error}")
                     connection.close()
-                    connection, path = _connection(url)
+                    connection, path = connect(url)
                     continue
                 done = time.perf_counter()
                 if not measure_from <= done <= stop_at:  # throughput: answers completed in the window

@@ -25,7 +25,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .inputs import make_inputs
+from .load import connect, request
 from .servers import REPO, Server, free_port, start_ours
 
 API_KEY = "soak-key-0123456789"
@@ -45,17 +48,9 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _request(connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None,
-             headers: dict) -> tuple[int, bytes]:
-    connection.request(method, path, body=body, headers=headers)
-    response = connection.getresponse()
-    return response.status, response.read()
-
-
 def _client(server: Server, inputs, stop: threading.Event, tally: Tally, seed: int) -> None:
     rng = random.Random(seed)
-    host, port = server.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection, _ = connect(server.url, timeout=60)
     auth = {"Authorization": f"Bearer {API_KEY}"}
     number = seed * 1_000_000
     while not stop.is_set():
@@ -82,12 +77,12 @@ def _client(server: Server, inputs, stop: threading.Event, tally: Tally, seed: i
             body, headers = inputs.body(kind, number), {**auth, "Content-Type": "image/jpeg"}
         started = time.perf_counter()
         try:
-            status, payload = _request(connection, method, path, body, headers)
+            status, payload = request(connection, method, path, body, headers)
         except (OSError, http.client.HTTPException) as error:
             with tally.lock:
                 tally.errors.append(f"{kind}: {error.__class__.__name__}: {error}")
             connection.close()
-            connection = http.client.HTTPConnection(host, int(port), timeout=60)
+            connection, _ = connect(server.url, timeout=60)
             continue
         elapsed = time.perf_counter() - started
         with tally.lock:
@@ -106,8 +101,8 @@ def _rss_mb(server: Server) -> dict[str, float]:
 
 
 def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+    """As the benchmark's report computes percentiles (numpy, linear interpolation)."""
+    return float(np.percentile(values, 100 * q)) if values else float("nan")
 
 
 def _labelstudio(env: dict) -> dict:
