@@ -9,6 +9,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://deepfake-guard.dev/problems/"
+STORE_RETRY_AFTER_SECONDS = "2"
 log = logging.getLogger(__name__)
 
 # Clearer details than Werkzeug's defaults for the statuses a client meets most.
@@ -71,10 +72,10 @@ def _store_unavailable(error: Exception) -> Response:
     cause = getattr(error, "orig", None) or error
     log.error("store unavailable on %s %s: %s: %s", request.method, request.path,
               type(cause).__name__, (str(cause).splitlines() or [""])[0])
-    g.retry_after = "2"  # kept by server/limits.py over the rate limiter's header
+    g.retry_after = STORE_RETRY_AFTER_SECONDS  # kept by server/limits.py over the rate limiter's header
     return problem_response(503, "store-unavailable", "Store unavailable",
                             "The server's database is locked or cannot be reached, so nothing was stored. "
-                            "Send the same request again shortly.", {"Retry-After": "2"})
+                            "Send the same request again shortly.", {"Retry-After": STORE_RETRY_AFTER_SECONDS})
 
 
 def _unexpected(error: Exception) -> Response:

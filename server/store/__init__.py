@@ -97,14 +97,14 @@ class Store:
         image), find none and both insert it: the second commit fails with IntegrityError. Run
         again in a new transaction, `work` finds the winner's row and updates it instead.
         """
-        for attempt in range(1, UNIQUE_RACE_ATTEMPTS + 1):
+        for _ in range(UNIQUE_RACE_ATTEMPTS - 1):
             try:
                 with self.session(durable) as session:
                     return work(session)
             except IntegrityError:
-                if attempt == UNIQUE_RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+                continue  # lost the race: a new transaction sees the winner's row
+        with self.session(durable) as session:  # the last attempt: an IntegrityError now surfaces
+            return work(session)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
