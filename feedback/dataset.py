@@ -83,15 +83,11 @@ class FeedbackSet:
 
 def crops_of(data: bytes, size: int, faces, max_faces: int, max_pixels: int) -> np.ndarray:
     """What the server's detector scores for these image bytes: N×size×size×3 uint8 crops."""
-    from server.detector.crops import crop_face
-    from server.detector.pipeline import whole_image
+    from server.detector.pipeline import served_crops
     from server.intake import decode_image
 
     image = decode_image(data, max_pixels)
-    found = faces.detect(image.rgb)[:max_faces]
-    if not found:
-        return whole_image(image.rgb, size)[None]
-    return np.stack([crop_face(image.rgb, face.box, size=size) for face in found])
+    return served_crops(image.rgb, faces.detect(image.rgb)[:max_faces], size)
 
 
 def build_feedback_set(reviewed: list[ReviewedImage], images: ImageStore, folder: Path, size: int, faces,

@@ -41,22 +41,24 @@ def _calibrate(runtime: Runtime, model, validation: Split, size: int, reencode_q
 def write_model_folder(out_dir: str | Path, model, validation: Split | None, test_sets: dict[str, Split],
                        description: dict, version: str | None = None, history: dict | None = None,
                        reencode_quality: int | None = None, calibration: tuple[float, tuple[float, float]] | None = None,
-                       robustness: bool = True) -> dict:
+                       robustness: bool = True, face_crop: bool = False) -> dict:
     """Export, calibrate on validation data, evaluate on each test set and write the folder.
 
     Args:
         out_dir: the folder to (over)write.
         model: the trained keras.Model (input raw 0–255 RGB, output P(fake)).
         validation: where the threshold and the uncertain band are chosen; None with `calibration`.
-        test_sets: name → held-out files, each evaluated with the chosen threshold and band; the
-            first one also gets the robustness table and the plots.
+        test_sets: name → held-out files, each evaluated with the chosen threshold and band and
+            (with `robustness`) its robustness table; the first one also gets the plots.
         description: facts for the metadata (architecture, training_data, training, parent_version …).
         version: the model version; a timestamped one by default.
         history: the training history (for its plot).
         reencode_quality: the format-shortcut rule the model was trained with (applied to every
             evaluation here, and by the server to every crop).
         calibration: (threshold, band) to use as given when there is no validation data.
-        robustness: measure the robustness table on the first test set.
+        robustness: measure the robustness table on every test set.
+        face_crop: the files were made by the server's face crop (models.prepare); recorded in the
+            data rule so that `evaluate` prepares test data the same way.
 
     Returns:
         The metadata written to metadata.json.
@@ -83,11 +85,19 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         raise RuntimeError(f"ONNX export differs from Keras by {difference:.2e} (> {PARITY_TOLERANCE})")
 
     evaluations = {name: evaluate_split(runtime.predict, split, name, size, threshold, band, reencode_quality,
-                                        robustness=robustness and index == 0)
-                   for index, (name, split) in enumerate(test_sets.items()) if split.paths}
+                                        robustness=robustness)
+                   for name, split in test_sets.items() if split.paths}
     primary = next(iter(evaluations.values()), None)
     plots = write_plots(out, primary.labels, primary.scores, primary.report, primary.robustness, history,
                         primary.name) if primary else []
+    data_rule = {"reencode_jpeg_quality": reencode_quality,
+                 "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
+                          f"quality {reencode_quality} before training, evaluation and serving")
+                 if reencode_quality else "images used as decoded, no re-encode",
+                 "face_crop": face_crop}
+    if face_crop:
+        data_rule["face_crop_rule"] = ("every image went through the server's decode, face detector and crop "
+                                       "(its top face; the whole image when none) before training and evaluation")
     metadata = {
         "version": version or new_version(description.get("architecture", "model")),
         "output": "probability that the face crop (or whole image) is fake",
@@ -95,16 +105,15 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         "threshold": round(float(threshold), 6),
         "uncertain_band": [round(float(band[0]), 6), round(float(band[1]), 6)],
         **rules,
-        "data_rule": {"reencode_jpeg_quality": reencode_quality,
-                      "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
-                               f"quality {reencode_quality} before training, evaluation and serving")
-                      if reencode_quality else "images used as decoded, no re-encode"},
+        "data_rule": data_rule,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "parent_version": None,
         **description,
         "validation": validation_report,
         "metrics": {name: evaluation.report for name, evaluation in evaluations.items()},
         "robustness": {"test_set": primary.name, "rows": primary.robustness} if primary and primary.robustness else None,
+        "robustness_by_set": {name: evaluation.robustness for name, evaluation in evaluations.items()
+                              if evaluation.robustness},
         "plots": plots,
         "parity_max_abs_diff": difference,
         "probe": {"fake_probability": [round(float(v), 7) for v in runtime.predict(probe_batch(size))]},

@@ -71,9 +71,7 @@ def _header(metadata: dict) -> list[str]:
         lines.append(f"- Parent version: `{metadata['parent_version']}`.")
     lines.append(f"- Threshold {metadata['threshold']:.3f} ({metadata.get('threshold_rule')}); uncertain band "
                  f"[{metadata['uncertain_band'][0]:.3f}, {metadata['uncertain_band'][1]:.3f}) ({metadata.get('band_rule')}).")
-    if data:
-        details = ", ".join(f"{k}={v}" for k, v in data.items() if k != "kind")
-        lines.append(f"- Training data: {data.get('kind')}{f' ({details})' if details else ''}.")
+    lines += _data_lines(data)
     if rule:
         lines.append(f"- Data rule: {rule}.")
     lines += _training_lines(metadata)
@@ -81,6 +79,51 @@ def _header(metadata: dict) -> list[str]:
         lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "
                      f"{metadata['parity_max_abs_diff']:.1e}.")
     return lines
+
+
+def _sources(data: dict) -> list[dict]:
+    return data.get("sources") or [data]
+
+
+def _data_lines(data: dict) -> list[str]:
+    if not data:
+        return []
+    lines = []
+    for source in _sources(data):
+        details = ", ".join(f"{k}={v}" for k, v in source.items() if k not in ("kind", "origin", "preparation"))
+        lines.append(f"- Training data: {source.get('kind')}{f' ({details})' if details else ''}.")
+    prep = data.get("preparation")
+    if prep:
+        lines.append(f"- Face crop as served: all {prep['images']} images went through the server's decode, face "
+                     f"detector and crop ({prep['without_face']} without a face were used whole, as served).")
+        if prep.get("self_blend_copies"):
+            lines.append(f"- Self-blended fakes: {prep['self_blended']} made ({prep['self_blend_copies']} per real photo "
+                         f"of the data folder's Train and Validation, one per real photo of its Test for the "
+                         f"self-blended test set; seed {prep['self_blend_seed']}); "
+                         f"{prep['self_blend_skipped']} real photos had no face or landmarks to blend.")
+    return lines
+
+
+def _limits_lines(data: dict) -> list[str]:
+    """What the model was trained to catch (its data's fake kinds) and what it was not."""
+    caught = []
+    for source in _sources(data):
+        if source.get("kind") == "synthetic":
+            caught.append("the project's synthetic manipulations of package sample photos (region swaps with "
+                          "blended seams, upsampling, resampling and colour mismatch)")
+        elif source.get("kind") == "folder":
+            caught.append(f"the kind of fakes in the Fake folders of `{source.get('path')}` (see the data's origin "
+                          "below)")
+    if (data.get("preparation") or {}).get("self_blend_copies"):
+        caught.append("face swaps, through self-blended fakes: a real face blended with a shifted, recoloured, "
+                      "blurred or sharpened copy of itself (Shiohara & Yamasaki, CVPR 2022)")
+    return ["## What this model can and cannot detect", "",
+            "It was trained to catch:", "", *(f"- {kind}" for kind in caught), "",
+            "It was **not** trained on, and should not be trusted for: images made by diffusion models, "
+            "edits away from the face (backgrounds, objects, text), images without faces (the server then scores "
+            "the whole image, which is weak evidence), and any other kind of fake not listed above. The figures "
+            "below are measured on held-out sets of the kinds it was trained on; on other fakes it may do no "
+            "better than chance. Treat every verdict as a pointer for a human reviewer.", ""]
 
 
 def render_card(metadata: dict) -> str:
@@ -91,15 +134,24 @@ def render_card(metadata: dict) -> str:
         lines += ["## Measured figures", "", *metrics_table(sets), ""]
     else:
         lines.append(_NOT_MEASURED.format(version=metadata["version"]))
-    robustness = metadata.get("robustness")
-    if robustness and robustness.get("rows"):
-        lines += [f"## Robustness (on {robustness['test_set']})", "",
+    robustness = metadata.get("robustness_by_set") or {}
+    if not robustness and (metadata.get("robustness") or {}).get("rows"):
+        robustness = {metadata["robustness"]["test_set"]: metadata["robustness"]["rows"]}
+    for name, rows in robustness.items():
+        lines += [f"## Robustness (on {name})", "",
                   "The AUC drop is the clean ROC AUC minus the degraded one (positive = worse).", "",
-                  *robustness_lines(robustness["rows"]), ""]
+                  *robustness_lines(rows), ""]
     if metadata.get("plots"):
         lines += ["## Plots", "", *plot_lines(metadata["plots"]), ""]
     if (metadata.get("training_data") or {}).get("kind") == "synthetic":
         lines.append(_SYNTHETIC_LIMITS)
+    elif metadata.get("training_data"):
+        lines += _limits_lines(metadata["training_data"])
+    for source in _sources(metadata.get("training_data") or {}):
+        if source.get("origin"):
+            lines += [f"## Training data: origin and terms ({source.get('path')})", "",
+                      "From the data folder's README.md, as shipped with the data:", "",
+                      *(f"> {line}".rstrip() for line in source["origin"].splitlines()), ""]
     if metadata.get("rebuild_command"):
         lines += ["## Rebuild", "", "```", metadata["rebuild_command"], "```", ""]
     return "\n".join(lines)

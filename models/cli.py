@@ -20,6 +20,8 @@ SYNTHETIC_SEED = 20261126
 SYNTHETIC_HOLDOUT_SEED = SYNTHETIC_SEED + 1
 CACHE_DIR = Path(".cache") / "synthetic"
 USER_DATA_REENCODE = 90   # models.data.REENCODE_QUALITY; here so --help needs no TensorFlow
+DATA_README_LIMIT = 4000  # characters of a data folder's README.md kept in the metadata and card
+SELF_BLEND_COPIES = 2     # self-blended fakes per real photo: with the real fakes, fakes outnumber reals
 
 
 def quiet_tensorflow() -> None:
@@ -92,38 +94,61 @@ def _init_model(init: str | None) -> tuple[Path | None, str | None]:
 @click.option("--reencode-quality", type=click.IntRange(0, 100),
               help=f"Format-shortcut rule: JPEG quality every image is re-encoded at (default {USER_DATA_REENCODE} "
                    "with --data, off with --synthetic; 0 = off).")
+@click.option("--face-crop/--no-face-crop", default=None,
+              help="Put every image through the server's face detector and crop first, as it is served "
+                   "(default: on with --data, off with --synthetic alone).")
+@click.option("--self-blend", is_flag=True,
+              help="Add self-blended fakes (face-swap-like) made from --data's real photos; a folder of real "
+                   "photos alone then trains a face-swap detector.")
+@click.option("--self-blend-copies", default=SELF_BLEND_COPIES, show_default=True, type=click.IntRange(1, 16),
+              help="Self-blended fakes per real photo (each with its own random blend).")
 @click.option("--seed", default=1337, show_default=True, type=int)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write a plain model folder here instead of registering a version.")
 @click.option("--version", help="Model version (default: timestamp and architecture).")
 @click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
 def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patience, learning_rate, map_weight, init,
-          weights, augment, reencode_quality, seed, out, version, promote) -> None:
+          weights, augment, reencode_quality, face_crop, self_blend, self_blend_copies, seed, out, version,
+          promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
     quiet_tensorflow()
     from .bundle import copy_history, new_version, write_model_folder
-    from .data import find_splits
     from .registry_cli import instance_registry
     from .train import fit
+    from .trainset import assemble
 
-    if bool(data_dir) == bool(synthetic):
-        raise click.UsageError("give exactly one of --data DIR or --synthetic")
+    if not data_dir and not synthetic:
+        raise click.UsageError("give --data DIR, --synthetic, or both")
     if out and promote:
         raise click.UsageError("--promote works on registry versions; drop --out")
+    if face_crop is None:
+        face_crop = bool(data_dir)
+    if self_blend and not (data_dir and face_crop):
+        raise click.UsageError("--self-blend makes fakes from --data's real photos and needs the face crop "
+                               "(drop --no-face-crop)")
     if reencode_quality is None:
-        reencode_quality = 0 if synthetic else USER_DATA_REENCODE
+        reencode_quality = USER_DATA_REENCODE if data_dir else 0
     init_path, parent = _init_model(init)
+    sources, synthetic_dir, holdout_dir = [], None, None
     if synthetic:
         counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
-        data_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR)
-        test_sets = {"synthetic_holdout": find_splits(synthetic_holdout())["Test"]}
-        data_description = {"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
-                            "counts_per_class": counts, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
-                            "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS}
-    splits = find_splits(data_dir, seed=seed)
-    if not synthetic:
-        test_sets = {"test": splits["Test"]} if splits["Test"].paths else {}
-        data_description = {"kind": "folder", "path": str(data_dir), "split_seed": seed}
+        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR), synthetic_holdout()
+        sources.append({"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
+                        "counts_per_class": counts, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
+                        "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
+    if data_dir:
+        sources.insert(0, {"kind": "folder", "path": str(data_dir), "split_seed": seed})
+        readme = Path(data_dir) / "README.md"
+        if readme.is_file():   # the data's origin and terms, quoted in the model card
+            sources[0]["origin"] = readme.read_text(errors="replace")[:DATA_README_LIMIT]
+    click.echo("preparing data" + (" (face crops as served" + (", self-blended fakes" if self_blend else "") + ")"
+                                   if face_crop else ""))
+    data = assemble(data_dir, synthetic_dir, holdout_dir, face_crop, self_blend_copies if self_blend else 0, seed,
+                    CACHE_DIR.parent)
+    splits, test_sets = data.splits, data.test_sets
+    data_description = sources[0] if len(sources) == 1 else {"kind": "combined", "sources": sources}
+    if data.preparation:
+        data_description = {**data_description, "preparation": data.preparation}
     for name, split in splits.items():
         click.echo(f"{name}: {split.balance()}")
     version = version or new_version(arch)
@@ -150,7 +175,8 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
 
     def build(folder: Path) -> dict:
         metadata = write_model_folder(folder, result.model, splits["Validation"], test_sets, description, version,
-                                      history=result.history, reencode_quality=reencode_quality or None)
+                                      history=result.history, reencode_quality=reencode_quality or None,
+                                      face_crop=face_crop)
         copy_history(checkpoints, folder)
         return metadata
 
@@ -173,46 +199,104 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     print_robustness((metadata.get("robustness") or {}).get("rows"))
 
 
+def _split_seed(training_data: dict) -> int:
+    """The split seed of the data folder a model was trained on (for a flat folder's Test share)."""
+    for source in [training_data, *training_data.get("sources", [])]:
+        if source.get("kind") == "folder":
+            return int(source.get("split_seed", 1337))
+    return 1337
+
+
+def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
+    """Test sets × models: ROC AUC, accuracy, precision, recall, band coverage, AUC drop under JPEG q60 + 0.5×."""
+    versions = list(results)
+    sets = list(dict.fromkeys(name for by_set in results.values() for name in by_set))
+    head = f"{'test set':>22} {'figure':>26} " + " ".join(f"{v[:24]:>24}" for v in versions)
+    lines = [head, "-" * len(head)]
+    figures = (("ROC AUC", lambda r, rows: r["roc_auc"]), ("accuracy", lambda r, rows: r["accuracy"]),
+               ("precision", lambda r, rows: r["precision"]), ("recall", lambda r, rows: r["recall"]),
+               ("uncertain band coverage", lambda r, rows: r.get("band_coverage")),
+               ("AUC drop JPEG q60+0.5x", lambda r, rows: (rows or [{}])[-1].get("auc_drop")))
+    for name in sets:
+        for label, figure in figures:
+            cells = []
+            for version in versions:
+                evaluation = results[version].get(name)
+                value = figure(evaluation.report, evaluation.robustness) if evaluation else None
+                cells.append(f"{'n/a' if value is None else f'{value:.3f}':>24}")
+            lines.append(f"{name:>22} {label:>26} " + " ".join(cells))
+    return lines
+
+
 @click.command()
-@click.option("--model", "model_spec", help="A registry version or a model folder (default: what the server serves).")
+@click.option("--model", "model_specs", multiple=True,
+              help="A registry version or a model folder (default: what the server serves). Repeat it to compare "
+                   "models side by side on the same images.")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Evaluate on DIR's Test split (or its flat {Real,Fake} split).")
-@click.option("--synthetic", is_flag=True, help="Evaluate on the synthetic holdout (its own seed; the default).")
+@click.option("--self-blend", is_flag=True,
+              help="Also evaluate on self-blended fakes made from --data's Test real photos (with those reals).")
+@click.option("--synthetic", is_flag=True, help="Also evaluate on the synthetic holdout (the default without --data).")
+@click.option("--face-crop/--no-face-crop", default=None,
+              help="Put test images through the server's face crop (default: as the first model was trained).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the report and plots go (default: <instance>/evaluations/<version>/<data>).")
+              help="Where the report and plots go (default: <instance>/evaluations/<version>/<test set>; with "
+                   "several models or sets: OUT/<version>/<test set>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
-def evaluate(model_spec, data_dir, synthetic, out, as_json) -> None:
+def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_json) -> None:
     """All metrics, the robustness table, plots and a Markdown report for a model on held-out data."""
     from server.detector.classifier import Classifier
 
     from .data import find_splits
     from .evaluate import evaluate_split, resolve_model, write_evaluation
     from .registry_cli import instance_dir
+    from .trainset import assemble
 
-    if data_dir and synthetic:
-        raise click.UsageError("give at most one of --data DIR and --synthetic")
-    folder = resolve_model(model_spec, instance_dir())
-    classifier = Classifier(folder)
-    info = classifier.info
-    trained_on = info.metadata.get("training_data") or {}
-    source = data_dir or synthetic_holdout()
-    test = find_splits(source, seed=int(trained_on.get("split_seed", 1337)))["Test"]
-    if not test.paths:
-        raise click.UsageError(f"{source} has no test images ({source}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
-    name = "synthetic_holdout" if not data_dir else f"test of {Path(data_dir).name}"
-    evaluation = evaluate_split(classifier.runtime.predict, test, name, info.input_size, info.threshold,
-                                info.uncertain_band, info.reencode_quality)
-    history_file = folder / "history.json"
-    history = json.loads(history_file.read_text()) if history_file.exists() else None
-    out = out or instance_dir() / "evaluations" / info.version / ("synthetic_holdout" if not data_dir else Path(data_dir).name)
-    written = write_evaluation(out, evaluation, info.metadata, history, str(source))
-    if as_json:
-        click.echo((out / written["results"]).read_text())
-        return
-    click.echo(f"model {info.version} ({folder}) on {source}: classes {test.balance()}")
-    print_report(name, evaluation.report)
-    print_robustness(evaluation.robustness)
-    click.echo(f"report: {out / written['report']} (plots in {out / 'plots'})")
+    if self_blend and not data_dir:
+        raise click.UsageError("--self-blend makes its test fakes from --data's real photos; give --data DIR")
+    folders = [resolve_model(spec, instance_dir()) for spec in (model_specs or [None])]
+    classifiers = [Classifier(folder) for folder in folders]
+    first = classifiers[0].info.metadata
+    if face_crop is None:
+        face_crop = bool((first.get("data_rule") or {}).get("face_crop"))
+    if self_blend and not face_crop:
+        raise click.UsageError("--self-blend needs the face crop (drop --no-face-crop)")
+    seed = _split_seed(first.get("training_data") or {})
+    use_synthetic = synthetic or not data_dir
+    if data_dir and not find_splits(data_dir, seed=seed)["Test"].paths:
+        raise click.UsageError(f"{data_dir} has no test images ({data_dir}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
+    sets = assemble(data_dir, synthetic_holdout() if use_synthetic else None, synthetic_holdout() if use_synthetic
+                    else None, face_crop, 1 if self_blend else 0, seed, CACHE_DIR.parent).test_sets
+    if data_dir and "test" in sets:
+        sets = {f"test of {Path(data_dir).name}": sets.pop("test"), **sets}
+    several = len(classifiers) > 1 or len(sets) > 1
+    results: dict[str, dict] = {}
+    for folder, classifier in zip(folders, classifiers):
+        info = classifier.info
+        history_file = folder / "history.json"
+        history = json.loads(history_file.read_text()) if history_file.exists() else None
+        results[info.version] = {}
+        for name, test in sets.items():
+            evaluation = evaluate_split(classifier.runtime.predict, test, name, info.input_size, info.threshold,
+                                        info.uncertain_band, info.reencode_quality)
+            results[info.version][name] = evaluation
+            slug = name.replace("test of ", "").replace(" ", "_")
+            target = (out / info.version / slug if several else out) if out else \
+                instance_dir() / "evaluations" / info.version / slug
+            written = write_evaluation(target, evaluation, info.metadata, history,
+                                       f"{name} ({'face crops as served' if face_crop else 'images as they are'})")
+            if as_json:
+                click.echo((target / written["results"]).read_text())
+                continue
+            click.echo(f"model {info.version} ({folder}) on {name}: classes {test.balance()}")
+            print_report(name, evaluation.report)
+            print_robustness(evaluation.robustness)
+            click.echo(f"report: {target / written['report']} (plots in {target / 'plots'})")
+    if several and not as_json:
+        click.echo(f"\nside by side ({'face crops as served' if face_crop else 'images as they are'}; "
+                   "each model at its own threshold and band):")
+        for line in _comparison_lines(results):
+            click.echo(line)
 
 
 def register(group: click.Group) -> None:

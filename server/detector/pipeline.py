@@ -50,6 +50,16 @@ def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR, reducing_gap=2.0))
 
 
+def served_crops(rgb: np.ndarray, found: list, size: int) -> np.ndarray:
+    """What the classifier is shown for an image: one crop per found face, else the whole image.
+
+    The one place that decides it, for serving and for building training data (models.prepare).
+    """
+    if found:
+        return np.stack([crop_face(rgb, face.box, size=size) for face in found])
+    return whole_image(rgb, size)[None]
+
+
 class Detector:
     """Finds faces, scores each crop in one batch, and turns the highest score into a verdict."""
 
@@ -63,10 +73,7 @@ class Detector:
         started = time.perf_counter()
         found = self.faces.detect(image.rgb)[: self.max_faces]
         detected = time.perf_counter()
-        if found:
-            crops = np.stack([crop_face(image.rgb, face.box, size=size) for face in found])
-        else:
-            crops = whole_image(image.rgb, size)[None]
+        crops = served_crops(image.rgb, found, size)
         cropped = time.perf_counter()
         scores = np.concatenate([self.classifier.predict(crops[i:i + SCORE_BATCH])
                                  for i in range(0, len(crops), SCORE_BATCH)])

@@ -27,3 +27,35 @@ def write_tiny_set(root: Path, count: int, size: int = 64, fake_count: int | Non
                     image[y:y + side, x:x + side] = np.repeat(np.repeat(patch, 4, 0), 4, 1)
                 Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(folder / f"{index:03d}.png")
     return root
+
+
+def write_real_faces(root: Path, counts: dict[str, int], seed: int = 0, size: int = 256) -> Path:
+    """A folder of "real" face photos in the seed's layout: ROOT/<split>/Real/*.jpg.
+
+    Each is a random framing of one of the two package portraits (astronaut, Grace Hopper): the face
+    at a random scale and offset, maybe mirrored, with a slight colour cast, JPEG q92.
+    """
+    from models.synthetic import FACE_BOXES, sample_photos
+
+    photos = {name: pixels for name, pixels in sample_photos() if name in FACE_BOXES}
+    rng = np.random.default_rng(seed)
+    for split, count in counts.items():
+        folder = root / split / "Real"
+        folder.mkdir(parents=True)
+        for index in range(count):
+            name = ("astronaut", "grace_hopper")[index % 2]
+            pixels = photos[name]
+            x, y, w, h = FACE_BOXES[name]
+            side = max(w, h) * rng.uniform(1.6, 2.4)
+            cx, cy = x + w / 2 + rng.uniform(-0.1, 0.1) * w, y + h / 2 + rng.uniform(-0.1, 0.1) * h
+            height, width = pixels.shape[:2]
+            side = min(side, width, height)
+            left = min(max(cx - side / 2, 0), width - side)
+            top = min(max(cy - side / 2, 0), height - side)
+            box = (left, top, left + side, top + side)
+            image = Image.fromarray(pixels).resize((size, size), Image.BILINEAR, box=box)
+            if rng.uniform() < 0.5:
+                image = image.transpose(Image.FLIP_LEFT_RIGHT)
+            tinted = np.asarray(image, np.float32) * rng.uniform(0.9, 1.1, 3)
+            Image.fromarray(np.clip(tinted, 0, 255).astype(np.uint8)).save(folder / f"{index:03d}.jpg", quality=92)
+    return root

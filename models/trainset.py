@@ -1,0 +1,87 @@
+"""The training, validation and test sets of one `train` run, from a data folder and/or the synthetic set.
+
+Train and Validation of every source are merged; each source keeps its own test sets, so the
+metadata and the model card report every one of them separately:
+    "test"                 the data folder's Test split (or its flat split's share)
+    "self_blended_test"    one self-blended fake per real photo of that Test split, with the reals
+    "synthetic_holdout"    the synthetic set's holdout (its own seed)
+With `face_crop`, every image of every set goes through the server's face crop (models.prepare).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import SPLITS, Split, find_splits
+from .prepare import SELF_BLENDED_TEST, Preparer
+
+TRAINING_SPLITS = ("Train", "Validation")
+
+
+@dataclass
+class TrainingSet:
+    splits: dict[str, Split]          # "Train", "Validation" (merged over sources), "Test" (the data folder's)
+    test_sets: dict[str, Split]       # name → test files, in report order
+    preparation: dict | None          # what the face crop and self-blend made, for the metadata
+
+
+def _merge(parts: list[Split]) -> Split:
+    merged = Split()
+    for part in parts:
+        merged.paths += part.paths
+        merged.labels += part.labels
+        merged.masks += part.masks or [""] * len(part.paths)
+    return merged
+
+
+def assemble(data_dir: Path | None, synthetic_dir: Path | None, holdout_dir: Path | None, face_crop: bool,
+             self_blend_copies: int, seed: int, cache_dir: Path, size: int = 256) -> TrainingSet:
+    """Index (and, with face_crop, prepare) every source.
+
+    Args:
+        data_dir: a user's folder (seed layout or flat), or None.
+        synthetic_dir / holdout_dir: the synthetic training folder and its holdout, or None.
+        face_crop: put every image through the server's face crop.
+        self_blend_copies: self-blended fakes per real photo of data_dir's Train and Validation
+            (and a self-blended test set from its Test reals); needs face_crop.
+        seed: split seed of a flat folder, and the self-blend seed.
+        cache_dir: where prepared crops are cached.
+    """
+    if self_blend_copies and not (face_crop and data_dir):
+        raise ValueError("self-blended fakes are made from a data folder's real photos, with the face crop")
+    preparer = Preparer(cache_dir, size, seed) if face_crop else None
+    sources: list[dict[str, Split]] = []
+    test_sets: dict[str, Split] = {}
+    own_test = Split()
+    if data_dir is not None:
+        splits = find_splits(data_dir, seed=seed)
+        own_test = splits["Test"]
+        if preparer:
+            sources.append({name: preparer.split(splits[name], name, self_blend_copies) for name in TRAINING_SPLITS})
+            own_test = preparer.split(splits["Test"], "Test")
+            if self_blend_copies and splits["Test"].paths:
+                test_sets[SELF_BLENDED_TEST] = preparer.self_blended_test(splits["Test"])
+        else:
+            sources.append(splits)
+        if own_test.paths:
+            test_sets = {"test": own_test, **test_sets}
+    if synthetic_dir is not None:
+        splits = find_splits(synthetic_dir, seed=seed)
+        holdout = find_splits(holdout_dir)["Test"] if holdout_dir else Split()
+        if preparer:
+            splits = {name: preparer.split(splits[name], f"synthetic {name}") for name in TRAINING_SPLITS}
+            holdout = preparer.split(holdout, "synthetic holdout")
+        sources.append(splits)
+        if holdout.paths:
+            test_sets["synthetic_holdout"] = holdout
+    merged = {name: _merge([source[name] for source in sources]) for name in TRAINING_SPLITS}
+    merged["Test"] = own_test
+    preparation = None
+    if preparer:
+        stats = preparer.stats
+        preparation = {"face_crop": True, "images": stats.images, "without_face": stats.without_face,
+                       "self_blend_copies": self_blend_copies, "self_blended": stats.self_blended,
+                       "self_blend_skipped": stats.self_blend_skipped, "self_blend_seed": seed,
+                       "per_split": stats.per_split}
+    assert set(merged) == set(SPLITS)
+    return TrainingSet(splits=merged, test_sets=test_sets, preparation=preparation)

@@ -1,0 +1,123 @@
+"""Training data as served: the crops models.prepare makes are the very crops the server scores, and
+`train --self-blend` learns from a folder of real faces alone."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import models
+from models.data import load_image
+from models.prepare import MAX_PIXELS, Preparer
+from server.cli import main
+from server.detector.classifier import Classifier, reencode_jpeg
+from server.detector.faces import FaceDetector
+from server.detector.pipeline import Detector
+from server.intake import decode_image
+from tests.images import astronaut, coffee, jpeg
+from tests.models.tiny_data import write_real_faces
+
+SIZE = 256
+
+
+class RecordingClassifier(Classifier):
+    """The shipped classifier, noting the crops the server's Detector hands it."""
+
+    def __init__(self, folder) -> None:
+        super().__init__(folder)
+        self.seen: list[np.ndarray] = []
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        self.seen.append(crops.copy())
+        return super().predict(crops)
+
+
+@pytest.fixture(scope="module")
+def server_detector() -> Detector:
+    return Detector(RecordingClassifier(models.DEFAULT_MODEL_DIR), FaceDetector(), max_faces=8)
+
+
+def _served_first_crop(detector: Detector, data: bytes) -> np.ndarray:
+    detector.classifier.seen.clear()
+    detector.assess(decode_image(data, MAX_PIXELS))
+    return detector.classifier.seen[0][0]
+
+
+def _photos(tmp_path) -> dict[str, bytes]:
+    canvas = np.full((960, 1280, 3), 90, np.uint8)
+    canvas[300:556, 700:956] = np.asarray(Image.fromarray(astronaut()).resize((256, 256)))
+    photos = {
+        "portrait.jpg": jpeg(astronaut()),
+        "no_face.jpg": jpeg(coffee()),                                  # scored whole, squeezed
+        "small_face_in_large_photo.jpg": jpeg(canvas),
+        "turned_by_exif.jpg": jpeg(np.rot90(astronaut()).copy(), exif_orientation=8),  # upright only after EXIF
+        "portrait.png": _png(astronaut()),
+    }
+    for name, data in photos.items():
+        (tmp_path / name).write_bytes(data)
+    return photos
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_training_crops_are_the_crops_the_server_scores(tmp_path, server_detector):
+    preparer = Preparer(tmp_path / "cache", SIZE)
+    for name, data in _photos(tmp_path).items():
+        served = _served_first_crop(server_detector, data)
+        crop_file, _ = preparer.crop(tmp_path / name)
+        prepared = np.asarray(Image.open(crop_file))
+        assert np.array_equal(prepared, served), name
+        # and after the format-shortcut rule, training's decode equals the classifier's input
+        assert np.array_equal(load_image(crop_file, SIZE, 90), reencode_jpeg(served[None], 90)[0]), name
+    assert preparer.stats.without_face == 1
+
+
+def test_self_blended_crops_are_the_crops_the_server_scores(tmp_path, server_detector):
+    (tmp_path / "portrait.jpg").write_bytes(jpeg(astronaut()))
+    preparer = Preparer(tmp_path / "cache", SIZE, seed=3)
+    crop_file, mask_file = preparer.self_blend(tmp_path / "portrait.jpg", 0)
+    photo = preparer.self_blended_photo(tmp_path / "portrait.jpg", 0)
+    served = _served_first_crop(server_detector, _png(photo.fake))
+    assert np.array_equal(np.asarray(Image.open(crop_file)), served)
+    mask = np.asarray(Image.open(mask_file))
+    assert mask.shape == (SIZE, SIZE) and 0.05 < (mask > 0).mean() < 0.9   # the face, not the whole crop
+    # cached: the second call reads the same files back
+    assert preparer.self_blend(tmp_path / "portrait.jpg", 0) == (crop_file, mask_file)
+
+
+@pytest.mark.slow
+def test_train_self_blend_on_real_faces_alone_lowers_the_loss(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFG_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.chdir(tmp_path)   # the prepared crops and checkpoints go to ./.cache
+    data = write_real_faces(tmp_path / "faces", {"Train": 12, "Validation": 4, "Test": 4}, seed=5)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--self-blend", "--self-blend-copies", "1",
+                                       "--epochs", "4", "--batch-size", "8", "--augment", "none",
+                                       "--out", str(out), "--version", "sbi-1"])
+    assert result.exit_code == 0, result.output
+    metadata = json.loads((out / "metadata.json").read_text())
+    prep = metadata["training_data"]["preparation"]
+    assert prep["face_crop"] and prep["self_blended"] == 12 + 4 + 4 and prep["self_blend_skipped"] == 0
+    assert metadata["training"]["balance"]["Train"] == {"Real": 12, "Fake": 12}
+    assert metadata["data_rule"]["face_crop"] is True
+    assert set(metadata["metrics"]) == {"test", "self_blended_test"}
+    assert metadata["metrics"]["self_blended_test"]["balance"] == {"Real": 4, "Fake": 4}
+    assert "self_blended_test" in metadata["robustness_by_set"]
+    losses = json.loads((out / "history.json").read_text())["loss"]
+    assert min(losses[1:]) < losses[0], losses
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Self-blended fakes: 20 made" in card and "face swaps, through self-blended fakes" in card
+
+
+def test_self_blend_needs_a_data_folder(tmp_path):
+    result = CliRunner().invoke(main, ["train", "--synthetic", "--self-blend", "--epochs", "1"])
+    assert result.exit_code != 0 and "--self-blend makes fakes from --data" in result.output
