@@ -142,8 +142,24 @@ class BaseData:
     description: dict
 
 
-def base_data(settings: Settings, progress: Callable[[str], None]) -> BaseData:
-    """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached)."""
+def base_data(settings: Settings, progress: Callable[[str], None], face_crop: bool = False, size: int = 256) -> BaseData:
+    """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached).
+
+    With `face_crop` (the champion was trained on the server's face crops, models.prepare) every base
+    image goes through that crop too, like the reviewed images do.
+    """
+    data = _base_files(settings, progress)
+    if not face_crop:
+        return data
+    from models.prepare import Preparer
+
+    progress("base data: cropping faces as served (cached)")
+    preparer = Preparer(settings.instance_path() / WORK_DIR, size)
+    return BaseData(preparer.split(data.train, "Train"), preparer.split(data.validation, "Validation"),
+                    preparer.split(data.holdout, "Test"), {**data.description, "face_crop": True})
+
+
+def _base_files(settings: Settings, progress: Callable[[str], None]) -> BaseData:
     if settings.base_data_dir:
         root = Path(settings.base_data_dir)
         if not root.is_dir():

@@ -181,7 +181,8 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     progress(f"feedback: {len(feedback.train_items)} images ({len(feedback.train.paths)} crops) for training, "
              f"{len(feedback.holdout_items)} held out ({len(feedback.holdout.paths)} crops)"
              + (f"; {len(feedback.missing)} images missing from the image store, skipped" if feedback.missing else ""))
-    base = base_data(settings, progress)
+    face_crop = bool((champion.info.metadata.get("data_rule") or {}).get("face_crop"))
+    base = base_data(settings, progress, face_crop, size)
     progress(f"base data: train {base.train.balance()}, validation {base.validation.balance()}, "
              f"holdout {base.holdout.balance()}")
     train_split, weights = combined(base.train, feedback.train, settings.feedback_weight)
@@ -223,7 +224,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     with scratch as folder:
         metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
                                       description, version, history=result.history,
-                                      reencode_quality=champion.info.reencode_quality)
+                                      reencode_quality=champion.info.reencode_quality, face_crop=face_crop)
         challenger = Classifier(folder, threads=settings.runtime_threads)
         metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
                    "challenger": evaluate_model(challenger, base.holdout, feedback)}

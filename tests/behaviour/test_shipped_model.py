@@ -79,3 +79,25 @@ def test_a_jpeg_q90_re_encode_moves_the_score_little(classifier, images):
     change = np.abs(encoded - scores)
     assert change.mean() <= JPEG_MEAN and np.quantile(change, 0.9) <= JPEG_P90, change.round(3)
     assert _same_verdict(scores, encoded, classifier.info.threshold) >= JPEG_SAME_VERDICT
+
+
+SELF_BLEND_COPIES = 6
+
+
+@pytest.mark.parametrize("portrait", ["astronaut", "grace_hopper"])
+def test_a_self_blended_fake_scores_higher_than_its_source(classifier, portrait, tmp_path):
+    """Face-swap-like fakes (models.selfblend) of a package portrait, as the server would crop them."""
+    from models.prepare import Preparer
+
+    photo = dict(sample_photos())[portrait]
+    path = tmp_path / f"{portrait}.jpg"
+    Image.fromarray(photo).save(path, quality=92)
+    preparer = Preparer(tmp_path / "cache", classifier.info.input_size, seed=11)
+
+    def score(file: str) -> float:
+        return float(classifier.predict(np.asarray(Image.open(file).convert("RGB"))[None])[0])
+
+    source = score(preparer.crop(path)[0])
+    fakes = np.array([score(preparer.self_blend(path, copy)[0]) for copy in range(SELF_BLEND_COPIES)])
+    assert (fakes > source).mean() >= 0.8, f"source {source:.3f}, fakes {fakes.round(3)}"
+    assert float(np.median(fakes)) - source > 0.1, f"source {source:.3f}, fakes {fakes.round(3)}"

@@ -17,7 +17,7 @@ from server.detector.classifier import Classifier, reencode_jpeg
 from server.detector.faces import FaceDetector
 from server.detector.pipeline import Detector
 from server.intake import decode_image
-from tests.images import astronaut, coffee, jpeg
+from tests.images import astronaut, coffee, encode, jpeg
 from tests.models.tiny_data import write_real_faces
 
 SIZE = 256
@@ -54,19 +54,11 @@ def _photos(tmp_path) -> dict[str, bytes]:
         "no_face.jpg": jpeg(coffee()),                                  # scored whole, squeezed
         "small_face_in_large_photo.jpg": jpeg(canvas),
         "turned_by_exif.jpg": jpeg(np.rot90(astronaut()).copy(), exif_orientation=8),  # upright only after EXIF
-        "portrait.png": _png(astronaut()),
+        "portrait.png": encode(astronaut(), "PNG"),
     }
     for name, data in photos.items():
         (tmp_path / name).write_bytes(data)
     return photos
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_training_crops_are_the_crops_the_server_scores(tmp_path, server_detector):
@@ -86,7 +78,7 @@ def test_self_blended_crops_are_the_crops_the_server_scores(tmp_path, server_det
     preparer = Preparer(tmp_path / "cache", SIZE, seed=3)
     crop_file, mask_file = preparer.self_blend(tmp_path / "portrait.jpg", 0)
     photo = preparer.self_blended_photo(tmp_path / "portrait.jpg", 0)
-    served = _served_first_crop(server_detector, _png(photo.fake))
+    served = _served_first_crop(server_detector, encode(photo.fake, "PNG"))
     assert np.array_equal(np.asarray(Image.open(crop_file)), served)
     mask = np.asarray(Image.open(mask_file))
     assert mask.shape == (SIZE, SIZE) and 0.05 < (mask > 0).mean() < 0.9   # the face, not the whole crop
@@ -116,6 +108,17 @@ def test_train_self_blend_on_real_faces_alone_lowers_the_loss(tmp_path, monkeypa
     assert min(losses[1:]) < losses[0], losses
     card = (out / "MODEL_CARD.md").read_text()
     assert "Self-blended fakes: 20 made" in card and "face swaps, through self-blended fakes" in card
+
+    # evaluate puts it side by side with the shipped model, on the same self-blended test set
+    compared = CliRunner().invoke(main, ["evaluate", "--model", str(out), "--model", str(models.DEFAULT_MODEL_DIR),
+                                         "--data", str(data), "--self-blend", "--out", str(tmp_path / "eval")])
+    assert compared.exit_code == 0, compared.output
+    shipped = json.loads((models.DEFAULT_MODEL_DIR / "metadata.json").read_text())["version"]
+    table = compared.output.split("side by side", 1)[1]
+    assert "sbi-1" in table and shipped[:24] in table and "self_blended_test" in table and "ROC AUC" in table
+    for version in ("sbi-1", shipped):
+        results = json.loads((tmp_path / "eval" / version / "self_blended_test" / "evaluation.json").read_text())
+        assert results["metrics"]["balance"] == {"Real": 4, "Fake": 4} and len(results["robustness"]) == 5
 
 
 def test_self_blend_needs_a_data_folder(tmp_path):
