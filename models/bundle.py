@@ -41,13 +41,14 @@ def _calibrate(runtime: Runtime, model, validation: Split, size: int, reencode_q
 def write_model_folder(out_dir: str | Path, model, validation: Split | None, test_sets: dict[str, Split],
                        description: dict, version: str | None = None, history: dict | None = None,
                        reencode_quality: int | None = None, calibration: tuple[float, tuple[float, float]] | None = None,
-                       robustness: bool = True, face_crop: bool = False) -> dict:
+                       robustness: bool = True, face_crop: bool = False, validation_name: str = "the validation split") -> dict:
     """Export, calibrate on validation data, evaluate on each test set and write the folder.
 
     Args:
         out_dir: the folder to (over)write.
         model: the trained keras.Model (input raw 0–255 RGB, output P(fake)).
         validation: where the threshold and the uncertain band are chosen; None with `calibration`.
+        validation_name: what `validation` is, for the threshold and band rules in the metadata.
         test_sets: name → held-out files, each evaluated with the chosen threshold and band and
             (with `robustness`) its robustness table; the first one also gets the plots.
         description: facts for the metadata (architecture, training_data, training, parent_version …).
@@ -72,7 +73,9 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
 
     if validation is not None and validation.paths:
         difference, threshold, band, validation_report = _calibrate(runtime, model, validation, size, reencode_quality)
-        rules = {"threshold_rule": THRESHOLD_RULE, "band_rule": BAND_RULE}
+        rules = {"threshold_rule": THRESHOLD_RULE.replace("the validation split", validation_name),
+                 "band_rule": BAND_RULE.replace("validation predictions", f"predictions on {validation_name}")
+                 if validation_name != "the validation split" else BAND_RULE}
     elif calibration is not None:
         threshold, band = calibration
         validation_report = None

@@ -174,9 +174,9 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     }
 
     def build(folder: Path) -> dict:
-        metadata = write_model_folder(folder, result.model, splits["Validation"], test_sets, description, version,
+        metadata = write_model_folder(folder, result.model, data.calibration, test_sets, description, version,
                                       history=result.history, reencode_quality=reencode_quality or None,
-                                      face_crop=face_crop)
+                                      face_crop=face_crop, validation_name=data.calibration_name)
         copy_history(checkpoints, folder)
         return metadata
 

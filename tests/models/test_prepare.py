@@ -124,3 +124,19 @@ def test_train_self_blend_on_real_faces_alone_lowers_the_loss(tmp_path, monkeypa
 def test_self_blend_needs_a_data_folder(tmp_path):
     result = CliRunner().invoke(main, ["train", "--synthetic", "--self-blend", "--epochs", "1"])
     assert result.exit_code != 0 and "--self-blend makes fakes from --data" in result.output
+
+
+def test_the_threshold_is_chosen_on_the_data_folders_validation_split(tmp_path):
+    """With a data folder and the synthetic set, the calibration split is the data folder's own."""
+    from models.trainset import assemble
+    from tests.models.tiny_data import write_tiny_set
+
+    faces = write_real_faces(tmp_path / "faces", {"Train": 2, "Validation": 2, "Test": 2}, seed=1)
+    other = write_tiny_set(tmp_path / "other", 3, size=64, splits={"Validation": 3, "Test": 3})
+    both = assemble(faces, other, other, face_crop=True, self_blend_copies=1, seed=1, cache_dir=tmp_path / "cache")
+    assert both.calibration.balance() == {"Real": 2, "Fake": 2}            # the faces' reals and their blends
+    assert both.splits["Validation"].balance() == {"Real": 2 + 3, "Fake": 2 + 3}   # checkpoints: everything
+    assert both.calibration_name == "the validation split of faces"
+    assert list(both.test_sets) == ["test", "self_blended_test", "synthetic_holdout"]
+    alone = assemble(None, other, other, face_crop=False, self_blend_copies=0, seed=1, cache_dir=tmp_path / "cache")
+    assert alone.calibration is alone.splits["Validation"] and alone.calibration_name == "the validation split"
