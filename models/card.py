@@ -122,14 +122,27 @@ def _limits_lines(data: dict) -> list[str]:
             "It was **not** trained on, and should not be trusted for: images made by diffusion models, "
             "edits away from the face (backgrounds, objects, text), images without faces (the server then scores "
             "the whole image, which is weak evidence), and any other kind of fake not listed above. The figures "
-            "below are measured on held-out sets of the kinds it was trained on; on other fakes it may do no "
+            "above are measured on held-out sets of the kinds it was trained on; on other fakes it may do no "
             "better than chance. Treat every verdict as a pointer for a human reviewer.", ""]
+
+
+SET_LABELS = {"test": "test: {data}'s Test split",
+              "self_blended_test": "self-blended: one fake per real photo of {data}'s Test split, with those reals",
+              "synthetic_holdout": "synthetic holdout (its own seed)"}
+
+
+def _set_label(name: str, metadata: dict) -> str:
+    """A test set's name with what it is, e.g. "test: faces-gan's Test split"."""
+    folders = [s for s in _sources(metadata.get("training_data") or {}) if s.get("kind") == "folder"]
+    data = Path(folders[0]["path"]).name if folders and folders[0].get("path") else "the data folder"
+    return SET_LABELS.get(name, name).format(data=data)
 
 
 def render_card(metadata: dict) -> str:
     """Markdown for a model card from `metadata.json` contents."""
     lines = [*_header(metadata), ""]
-    sets = {"validation (threshold chosen here)": metadata.get("validation") or {}, **(metadata.get("metrics") or {})}
+    sets = {"validation (threshold chosen here)": metadata.get("validation") or {},
+            **{_set_label(name, metadata): report for name, report in (metadata.get("metrics") or {}).items()}}
     if any(sets.values()):
         lines += ["## Measured figures", "", *metrics_table(sets), ""]
     else:
@@ -138,7 +151,7 @@ def render_card(metadata: dict) -> str:
     if not robustness and (metadata.get("robustness") or {}).get("rows"):
         robustness = {metadata["robustness"]["test_set"]: metadata["robustness"]["rows"]}
     for name, rows in robustness.items():
-        lines += [f"## Robustness (on {name})", "",
+        lines += [f"## Robustness (on {_set_label(name, metadata)})", "",
                   "The AUC drop is the clean ROC AUC minus the degraded one (positive = worse).", "",
                   *robustness_lines(rows), ""]
     if metadata.get("plots"):
