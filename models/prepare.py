@@ -35,15 +35,11 @@ SELF_BLENDED_TEST = "self_blended_test"
 
 @dataclass
 class PrepStats:
-    images: int = 0
-    without_face: int = 0        # scored as a whole image, as the server does
+    images: int = 0              # distinct source files
+    without_face: int = 0        # of those, scored as a whole image, as the server does
     self_blended: int = 0
     self_blend_skipped: int = 0  # real photos without a face (or landmarks) to blend
     per_split: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def _digest(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:20]
 
 
 def _save_png(pixels: np.ndarray, path: Path) -> None:
@@ -71,6 +67,20 @@ class Preparer:
         self.faces = FaceDetector(num_threads=2)
         self._landmarker = None
         self.stats = PrepStats()
+        self._keys: dict[str, str] = {}     # file → content hash (files are read once to hash them)
+        self._faceless: dict[str, bool] = {}  # content hash → no face found
+
+    def _key(self, path: str | Path) -> str:
+        name = str(path)
+        if name not in self._keys:
+            self._keys[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:20]
+        return self._keys[name]
+
+    def _count(self, key: str, faceless: bool) -> None:
+        if key not in self._faceless:
+            self._faceless[key] = faceless
+            self.stats.images += 1
+            self.stats.without_face += faceless
 
     @property
     def landmarker(self):
@@ -90,14 +100,17 @@ class Preparer:
 
     def crop(self, path: str | Path, mask_path: str = "") -> tuple[str, str]:
         """The served crop of a file (and of its mask, if any) → (crop file, mask file or "")."""
-        key = _digest(path)
+        key = self._key(path)
         out, out_mask = self.root / f"{key}.png", self.root / f"{key}-mask.png" if mask_path else None
-        self.stats.images += 1
+        faceless = self.root / f"{key}.noface"   # marks a crop that is the whole image (no face found)
         if out.exists() and (out_mask is None or out_mask.exists()):
+            self._count(key, faceless.exists())
             return str(out), str(out_mask or "")
         rgb = self._decode(path)
         crop, face = self._served(rgb)
-        self.stats.without_face += face is None
+        if face is None:
+            faceless.touch()
+        self._count(key, face is None)
         if out_mask is not None:
             with Image.open(mask_path) as image:
                 mask = np.asarray(image.convert("L").resize((rgb.shape[1], rgb.shape[0]), Image.NEAREST))
@@ -116,13 +129,13 @@ class Preparer:
         if points is None:
             return None
         # seeded by the run's seed, the copy number and the photo's content: reproducible anywhere
-        rng = np.random.default_rng([self.seed, copy, int(_digest(path)[:12], 16)])
+        rng = np.random.default_rng([self.seed, copy, int(self._key(path)[:12], 16)])
         return self_blend(rgb, points, rng)
 
     def self_blend(self, path: str | Path, copy: int) -> tuple[str, str] | None:
         """A self-blended fake of a real photo, cropped as served → (crop file, mask file), or None
         when the photo has no face whose landmarks can be found."""
-        key = _digest(path)
+        key = self._key(path)
         stem = self.root / f"{key}-sbi{self.seed}-{copy}"
         out, out_mask, missing = stem.with_suffix(".png"), Path(f"{stem}-mask.png"), Path(f"{stem}.none")
         if out.exists() and out_mask.exists():

@@ -70,7 +70,13 @@ def test_training_crops_are_the_crops_the_server_scores(tmp_path, server_detecto
         assert np.array_equal(prepared, served), name
         # and after the format-shortcut rule, training's decode equals the classifier's input
         assert np.array_equal(load_image(crop_file, SIZE, 90), reencode_jpeg(served[None], 90)[0]), name
-    assert preparer.stats.without_face == 1
+    assert preparer.stats.without_face == 1 and preparer.stats.images == 5
+    # a later run reads the crops from the cache and still knows which image had no face
+    again = Preparer(tmp_path / "cache", SIZE)
+    for name in _photos(tmp_path):
+        again.crop(tmp_path / name)
+        again.crop(tmp_path / name)   # counted once
+    assert again.stats.without_face == 1 and again.stats.images == 5
 
 
 def test_self_blended_crops_are_the_crops_the_server_scores(tmp_path, server_detector):
