@@ -23,7 +23,7 @@ from PIL import Image
 
 from server.detector.crops import crop_face
 from server.detector.faces import FaceDetector
-from server.detector.pipeline import served_crops
+from server.detector.pipeline import served_crops, whole_image
 from server.intake import decode_image
 
 from .data import Split
@@ -50,8 +50,6 @@ def _save_png(pixels: np.ndarray, path: Path) -> None:
 
 def _crop_mask(mask: np.ndarray, box, found: bool, size: int) -> np.ndarray:
     """A one-channel mask cut exactly like its image (same square, same resize)."""
-    from server.detector.pipeline import whole_image
-
     rgb = np.repeat(mask[..., None], 3, axis=2)
     return (crop_face(rgb, box, size=size) if found else whole_image(rgb, size))[..., 0]
 
