@@ -20,8 +20,8 @@ from .registry import sha256_file
 
 KERAS_FILE = "model.keras"
 PARITY_SAMPLES = 32
-THRESHOLD_RULE = "maximise balanced accuracy (Youden's J) on the validation split"
-BAND_RULE = "the 10% of validation predictions nearest the threshold"
+THRESHOLD_RULE = "maximise balanced accuracy (Youden's J) on {split}"
+BAND_RULE = "the 10% of predictions on {split} nearest the threshold"
 
 
 def new_version(arch: str) -> str:
@@ -73,9 +73,8 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
 
     if validation is not None and validation.paths:
         difference, threshold, band, validation_report = _calibrate(runtime, model, validation, size, reencode_quality)
-        rules = {"threshold_rule": THRESHOLD_RULE.replace("the validation split", validation_name),
-                 "band_rule": BAND_RULE.replace("validation predictions", f"predictions on {validation_name}")
-                 if validation_name != "the validation split" else BAND_RULE}
+        rules = {"threshold_rule": THRESHOLD_RULE.format(split=validation_name),
+                 "band_rule": BAND_RULE.format(split=validation_name)}
     elif calibration is not None:
         threshold, band = calibration
         validation_report = None

@@ -266,7 +266,8 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
     if data_dir and not find_splits(data_dir, seed=seed)["Test"].paths:
         raise click.UsageError(f"{data_dir} has no test images ({data_dir}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
     # the holdout folder has only a Test split, so it adds nothing but its test set
-    sets = assemble(data_dir, holdout, holdout, face_crop, 1 if self_blend else 0, seed, CACHE_DIR.parent).test_sets
+    sets = assemble(data_dir, holdout, holdout, face_crop, 1 if self_blend else 0, seed, CACHE_DIR.parent,
+                    training=False).test_sets
     if data_dir and "test" in sets:
         sets = {f"test of {Path(data_dir).name}": sets.pop("test"), **sets}
     several = len(classifiers) > 1 or len(sets) > 1

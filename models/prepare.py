@@ -67,6 +67,7 @@ class Preparer:
         self.stats = PrepStats()
         self._keys: dict[str, str] = {}     # file → content hash (files are read once to hash them)
         self._faceless: dict[str, bool] = {}  # content hash → no face found
+        self._landmarks: dict[str, np.ndarray | None] = {}  # content hash → its top face's landmarks
 
     def _key(self, path: str | Path) -> str:
         name = str(path)
@@ -121,13 +122,16 @@ class Preparer:
         a face and its landmarks."""
         from .selfblend import self_blend
 
+        key = self._key(path)
         rgb = self._decode(path)
-        faces = self.faces.detect(rgb)
-        points = self.landmarker.landmarks(rgb, faces[0]) if faces else None
+        if key not in self._landmarks:   # every copy blends the same face: find it once
+            faces = self.faces.detect(rgb)
+            self._landmarks[key] = self.landmarker.landmarks(rgb, faces[0]) if faces else None
+        points = self._landmarks[key]
         if points is None:
             return None
         # seeded by the run's seed, the copy number and the photo's content: reproducible anywhere
-        rng = np.random.default_rng([self.seed, copy, int(self._key(path)[:12], 16)])
+        rng = np.random.default_rng([self.seed, copy, int(key[:12], 16)])
         return self_blend(rgb, points, rng)
 
     def self_blend(self, path: str | Path, copy: int) -> tuple[str, str] | None:

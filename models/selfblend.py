@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
+from scipy import ndimage, spatial
 
 # Ranges (fractions are of the face's size: the hull's bounding-box diagonal)
 ELASTIC_ALPHA = (0.0, 0.04)      # peak displacement of the mask's outline
@@ -48,22 +48,11 @@ class SelfBlend:
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
-    """The convex hull of 2-D points, counter-clockwise (Andrew's monotone chain)."""
-    pts = sorted(set(map(tuple, np.round(np.asarray(points, float), 3))))
-    if len(pts) < 3:
-        return np.asarray(pts)
-
-    def half(sequence):
-        chain: list[tuple[float, float]] = []
-        for p in sequence:
-            while len(chain) >= 2 and ((chain[-1][0] - chain[-2][0]) * (p[1] - chain[-2][1])
-                                       - (chain[-1][1] - chain[-2][1]) * (p[0] - chain[-2][0])) <= 0:
-                chain.pop()
-            chain.append(p)
-        return chain
-
-    lower, upper = half(pts), half(reversed(pts))
-    return np.asarray(lower[:-1] + upper[:-1])
+    """The convex hull's vertices of 2-D points, counter-clockwise (scipy's Qhull)."""
+    points = np.unique(np.asarray(points, float), axis=0)
+    if len(points) < 3:
+        return points
+    return points[spatial.ConvexHull(points).vertices]
 
 
 def hull_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

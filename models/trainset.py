@@ -37,7 +37,7 @@ def _merge(parts: list[Split]) -> Split:
 
 
 def assemble(data_dir: Path | None, synthetic_dir: Path | None, holdout_dir: Path | None, face_crop: bool,
-             self_blend_copies: int, seed: int, cache_dir: Path, size: int = 256) -> TrainingSet:
+             self_blend_copies: int, seed: int, cache_dir: Path, size: int = 256, training: bool = True) -> TrainingSet:
     """Index (and, with face_crop, prepare) every source.
 
     Args:
@@ -48,10 +48,17 @@ def assemble(data_dir: Path | None, synthetic_dir: Path | None, holdout_dir: Pat
             (and a self-blended test set from its Test reals); needs face_crop.
         seed: split seed of a flat folder, and the self-blend seed.
         cache_dir: where prepared crops are cached.
+        training: also prepare Train and Validation; False (evaluate) prepares only the test sets.
     """
     if self_blend_copies and not (face_crop and data_dir):
         raise ValueError("self-blended fakes are made from a data folder's real photos, with the face crop")
     preparer = Preparer(cache_dir, size, seed) if face_crop else None
+
+    def prepared(splits: dict[str, Split], prefix: str = "", copies: int = 0) -> dict[str, Split]:
+        if not training:
+            return {name: Split() for name in TRAINING_SPLITS}
+        return {name: preparer.split(splits[name], prefix + name, copies) for name in TRAINING_SPLITS}
+
     sources: list[dict[str, Split]] = []
     test_sets: dict[str, Split] = {}
     own_test = Split()
@@ -61,7 +68,7 @@ def assemble(data_dir: Path | None, synthetic_dir: Path | None, holdout_dir: Pat
         if not preparer:
             sources.append(splits)
         else:
-            sources.append({name: preparer.split(splits[name], name, self_blend_copies) for name in TRAINING_SPLITS})
+            sources.append(prepared(splits, copies=self_blend_copies))
             own_test = preparer.split(splits["Test"], "Test")
             if self_blend_copies and splits["Test"].paths:
                 test_sets[SELF_BLENDED_TEST] = preparer.self_blended_test(splits["Test"])
@@ -71,7 +78,7 @@ def assemble(data_dir: Path | None, synthetic_dir: Path | None, holdout_dir: Pat
         splits = find_splits(synthetic_dir, seed=seed)
         holdout = find_splits(holdout_dir)["Test"] if holdout_dir else Split()
         if preparer:
-            splits = {name: preparer.split(splits[name], f"synthetic {name}") for name in TRAINING_SPLITS}
+            splits = prepared(splits, "synthetic ")
             holdout = preparer.split(holdout, "synthetic holdout")
         sources.append(splits)
         if holdout.paths:
