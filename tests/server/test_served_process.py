@@ -5,6 +5,7 @@ What a worker has loaded is read from its memory map (/proc/PID/maps), so no deb
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -32,12 +33,26 @@ def _maps(pid: int) -> str:
     return Path(f"/proc/{pid}/maps").read_text()
 
 
+def _serving_maps(pid: int, timeout: float = 60.0) -> str:
+    """The worker's memory map once it has built the app (it loads both runtimes then).
+
+    The server counts as up when one worker answers; the other may still be importing (seen in CI
+    on a fresh machine), so wait for it rather than read a half-booted worker.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        maps = _maps(pid)
+        if ("onnxruntime" in maps and "ai_edge_litert" in maps) or time.monotonic() > deadline:
+            return maps
+        time.sleep(0.2)
+
+
 def test_workers_load_neither_tensorflow_nor_the_label_studio_sdk(served):
     _post(served, jpeg(astronaut()))  # a check has run: everything it needs is loaded
     workers = children(served.process.pid)
     assert len(workers) == 2
     for pid in workers:
-        maps = _maps(pid)
+        maps = _serving_maps(pid)
         assert "onnxruntime" in maps and "ai_edge_litert" in maps  # the map shows what is loaded …
         assert "/tensorflow/" not in maps and "libtensorflow" not in maps  # … and TensorFlow is not
         assert "/pandas/" not in maps  # pulled in by label_studio_sdk: 70 MB per worker
