@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from server.detector.crops import crop_face
 from server.detector.faces import FaceDetector
-from server.detector.pipeline import served_crops, whole_image
+from server.detector.pipeline import served_crops
 from server.intake import decode_image
 
 from .data import Split
@@ -48,10 +47,10 @@ def _save_png(pixels: np.ndarray, path: Path) -> None:
     partial.replace(path)   # a crash never leaves a half-written crop that a later run would reuse
 
 
-def _crop_mask(mask: np.ndarray, box, found: bool, size: int) -> np.ndarray:
-    """A one-channel mask cut exactly like its image (same square, same resize)."""
+def _crop_mask(mask: np.ndarray, face, size: int) -> np.ndarray:
+    """A one-channel mask cut exactly like its image (the same served crop of the same top face, or none)."""
     rgb = np.repeat(mask[..., None], 3, axis=2)
-    return (crop_face(rgb, box, size=size) if found else whole_image(rgb, size))[..., 0]
+    return served_crops(rgb, [face] if face is not None else [], size)[0][..., 0]
 
 
 class Preparer:
@@ -113,7 +112,7 @@ class Preparer:
         if out_mask is not None:
             with Image.open(mask_path) as image:
                 mask = np.asarray(image.convert("L").resize((rgb.shape[1], rgb.shape[0]), Image.NEAREST))
-            _save_png(_crop_mask(mask, face.box if face else None, face is not None, self.size), out_mask)
+            _save_png(_crop_mask(mask, face, self.size), out_mask)
         _save_png(crop, out)
         return str(out), str(out_mask or "")
 
@@ -152,8 +151,7 @@ class Preparer:
             self.stats.self_blend_skipped += 1
             return None
         crop, face = self._served(blend.fake)
-        mask = _crop_mask(blend.changed.astype(np.uint8) * 255, face.box if face else None, face is not None,
-                          self.size)
+        mask = _crop_mask(blend.changed.astype(np.uint8) * 255, face, self.size)
         _save_png(mask, out_mask)
         _save_png(crop, out)
         self.stats.self_blended += 1
