@@ -1,6 +1,8 @@
 """The store: one SQLAlchemy engine per app, sessions per unit of work."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -16,19 +18,39 @@ from .tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, Revie
 
 T = TypeVar("T")
 UNIQUE_RACE_ATTEMPTS = 3
+SQLITE_BUSY_SECONDS = 15.0
 
 __all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record, synchronous: str = "FULL") -> None:
-    # WAL lets readers run beside a writer; busy_timeout waits for a lock instead of failing;
+    # busy_timeout waits for a lock instead of failing; WAL lets readers run beside a writer;
     # synchronous=FULL makes a commit survive power loss, not only a crash (a 202 is a promise).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+    _switch_to_wal(cursor)
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    """Put the database in WAL mode (a no-op once it is: the mode is kept in the file).
+
+    The first switch needs the database's exclusive lock. Processes that open a new database at once
+    (gunicorn workers, the CLI) got "database is locked" here in CI (2 of 4 started together): busy_timeout
+    was set only after this statement, and SQLite also answers "locked" at once, without waiting,
+    where waiting could deadlock. So busy_timeout comes first and the switch is retried as long.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_fast_pragmas(dbapi_connection, record) -> None:
