@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report import balance_text, fmt, metrics_table, plot_lines, robustness_lines
+from .report import balance_text, fmt, kind_lines, metrics_table, plot_lines, robustness_lines
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -154,6 +154,11 @@ def render_card(metadata: dict) -> str:
         lines += [f"## Robustness (on {_set_label(name, metadata)})", "",
                   "The AUC drop is the clean ROC AUC minus the degraded one (positive = worse).", "",
                   *robustness_lines(rows), ""]
+    for name, report in (metadata.get("metrics") or {}).items():
+        if report and report.get("by_kind"):
+            lines += [f"## By kind of fake (on {_set_label(name, metadata)})", "",
+                      "Each kind's fakes against all the reals of the set; a kind with few fakes carries a wide "
+                      "sampling error.", "", *kind_lines(report["by_kind"]), ""]
     if metadata.get("plots"):
         lines += ["## Plots", "", *plot_lines(metadata["plots"]), ""]
     if (metadata.get("training_data") or {}).get("kind") == "synthetic":

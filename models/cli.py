@@ -52,6 +52,9 @@ def print_report(name: str, report: dict) -> None:
         inside, outside = report["accuracy_inside_band"], report["accuracy_outside_band"]
         click.echo(f"{'':>22}  uncertain band covers {report['band_coverage']:.1%}; accuracy inside "
                    f"{'n/a' if inside is None else f'{inside:.3f}'}, outside {'n/a' if outside is None else f'{outside:.3f}'}")
+    for row in report.get("by_kind") or []:
+        click.echo(f"{'':>22}  {row['kind']:>28}: {row['fakes']:>4} fakes, roc_auc={row['roc_auc']:.3f} "
+                   f"recall={row['recall']:.3f}")
 
 
 def print_robustness(rows: list[dict] | None) -> None:

@@ -12,6 +12,7 @@ The synthetic demo data needs no re-encode: its generator already encodes both c
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from server.detector.classifier import reencode_jpeg
 SPLITS = ("Train", "Validation", "Test")
 CLASSES = {"Real": 0, "Fake": 1}
 MASKS = "Masks"  # optional: <split>/Masks/<stem>.png marks where Fake/<stem>.* was changed
+# Optional: DIR/manifest.csv with columns `file` (relative to DIR) and `manipulation` (what made
+# that fake; the synthetic generator writes one). Evaluation then reports ROC AUC per kind of fake.
+MANIFEST = "manifest.csv"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 FLAT_SPLIT = {"Train": 0.8, "Validation": 0.1, "Test": 0.1}
 REENCODE_QUALITY = 90   # the fixed JPEG quality of the format-shortcut rule
@@ -36,12 +40,25 @@ class Split:
     paths: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     masks: list[str] = field(default_factory=list)   # "" where there is no mask file
+    kinds: list[str] = field(default_factory=list)   # what made each fake ("" where unknown, and for reals)
 
-    def add(self, path: Path, label: int, mask_dir: Path) -> None:
+    def add(self, path: Path, label: int, mask_dir: Path, kind: str = "") -> None:
         mask = mask_dir / f"{path.stem}.png"
         self.paths.append(str(path))
         self.labels.append(label)
         self.masks.append(str(mask) if label and mask.is_file() else "")
+        self.kinds.append(kind if label else "")
+
+    def add_prepared(self, path: str, label: int, mask: str, kind: str) -> None:
+        """Add a file whose mask (or "") and kind are already known."""
+        self.paths.append(path)
+        self.labels.append(label)
+        self.masks.append(mask)
+        self.kinds.append(kind)
+
+    def kind_list(self) -> list[str]:
+        """`kinds`, or all "" for a split built without them."""
+        return self.kinds if len(self.kinds) == len(self.paths) else [""] * len(self.paths)
 
     def balance(self) -> dict[str, int]:
         fake = int(sum(self.labels))
@@ -59,6 +76,21 @@ def _stable_fraction(path: Path, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def read_manifest(root: Path) -> dict[str, str]:
+    """file (relative to root, "/"-separated) → manipulation, from root/manifest.csv.
+
+    {} without one, or when it lacks those two columns (a data set may ship a manifest of its own).
+    """
+    path = root / MANIFEST
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"file", "manipulation"} <= set(reader.fieldnames or ()):
+            return {}
+        return {row["file"]: row["manipulation"] or "" for row in reader}
+
+
 def find_splits(data_dir: str | Path, seed: int = 1337) -> dict[str, Split]:
     """Index a data folder.
 
@@ -71,18 +103,19 @@ def find_splits(data_dir: str | Path, seed: int = 1337) -> dict[str, Split]:
     """
     root = Path(data_dir)
     splits = {name: Split() for name in SPLITS}
+    kinds = read_manifest(root)
     if any((root / name).is_dir() for name in SPLITS):
         for name in SPLITS:
             for class_name, label in CLASSES.items():
                 for path in _images_in(root / name / class_name):
-                    splits[name].add(path, label, root / name / MASKS)
+                    splits[name].add(path, label, root / name / MASKS, kinds.get(f"{name}/{class_name}/{path.name}", ""))
     else:
         for class_name, label in CLASSES.items():
             for path in _images_in(root / class_name):
                 fraction, start = _stable_fraction(path, seed), 0.0
                 for name, share in FLAT_SPLIT.items():
                     if fraction < start + share or name == "Test":
-                        splits[name].add(path, label, root / MASKS)
+                        splits[name].add(path, label, root / MASKS, kinds.get(f"{class_name}/{path.name}", ""))
                         break
                     start += share
     if not splits["Train"].paths and not splits["Test"].paths:

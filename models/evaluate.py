@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from .data import Split, load_images
-from .metrics import classification_report
+from .metrics import by_kind, classification_report
 from .plots import write_plots
 from .report import render_report
 from .robustness import robustness_table
@@ -47,6 +47,9 @@ def evaluate_split(predict: Callable[[np.ndarray], np.ndarray], split: Split, na
     labels = np.asarray(split.labels).astype(int)
     scores = predict(images)
     report = {**classification_report(labels, scores, threshold, band), "balance": split.balance()}
+    kinds = by_kind(labels, scores, split.kind_list(), threshold)
+    if len(kinds) > 1:   # one kind alone repeats the overall figures
+        report["by_kind"] = kinds
     rows = None
     if robustness and len(np.unique(labels)) == 2:
         rows = robustness_table(predict, images, labels, threshold)

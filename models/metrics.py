@@ -62,3 +62,28 @@ def classification_report(labels: np.ndarray, scores: np.ndarray, threshold: flo
         report["accuracy_inside_band"] = float(correct[inside].mean()) if inside.any() else None
         report["accuracy_outside_band"] = float(correct[~inside].mean()) if (~inside).any() else None
     return report
+
+
+COMBINED_KIND = "two manipulations"   # fakes whose kind names several steps ("a+b"), pooled
+
+
+def by_kind(labels: np.ndarray, scores: np.ndarray, kinds: list[str], threshold: float) -> list[dict]:
+    """ROC AUC and recall per kind of fake: the fakes of each kind against all the reals.
+
+    Fakes of several manipulations ("a+b") are pooled as COMBINED_KIND; fakes of unknown kind ("")
+    are left out. Empty without reals or without any known kind.
+    """
+    labels = np.asarray(labels).astype(int)
+    scores = np.asarray(scores, dtype=float)
+    names = np.array([COMBINED_KIND if "+" in kind else kind for kind in kinds], dtype=object)
+    reals = scores[labels == 0]
+    rows = []
+    if not len(reals):
+        return rows
+    for kind in sorted({name for name, label in zip(names, labels) if label == 1 and name}):
+        fakes = scores[(labels == 1) & (names == kind)]
+        both = np.r_[np.zeros(len(reals)), np.ones(len(fakes))]
+        rows.append({"kind": kind, "fakes": int(len(fakes)),
+                     "roc_auc": float(sk.roc_auc_score(both, np.r_[reals, fakes])),
+                     "recall": float((fakes >= threshold).mean())})
+    return rows

@@ -30,6 +30,7 @@ from .data import Split
 PREP_VERSION = 1                 # bump when crops or fakes change: old cache entries are then ignored
 MAX_PIXELS = 50_000_000          # the server's default DFG_MAX_PIXELS
 SELF_BLENDED_TEST = "self_blended_test"
+SELF_BLEND_KIND = "self_blend"   # the kind of fake (Split.kinds) of a self-blended one
 
 
 @dataclass
@@ -161,18 +162,15 @@ class Preparer:
         """The split's served crops, plus `self_blend_copies` self-blended fakes per real photo."""
         prepared = Split()
         blended = 0
-        for path, label, mask in zip(split.paths, split.labels, split.masks or [""] * len(split.paths)):
+        for path, label, mask, kind in zip(split.paths, split.labels, split.masks or [""] * len(split.paths),
+                                           split.kind_list()):
             crop, crop_mask = self.crop(path, mask)
-            prepared.paths.append(crop)
-            prepared.labels.append(label)
-            prepared.masks.append(crop_mask)
+            prepared.add_prepared(crop, label, crop_mask, kind)
             if label == 0:
                 for copy in range(self_blend_copies):
                     made = self.self_blend(path, copy)
                     if made:
-                        prepared.paths.append(made[0])
-                        prepared.labels.append(1)
-                        prepared.masks.append(made[1])
+                        prepared.add_prepared(made[0], 1, made[1], SELF_BLEND_KIND)
                         blended += 1
         self.stats.per_split[name] = {**prepared.balance(), "self_blended": blended}
         return prepared

@@ -38,6 +38,14 @@ def robustness_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def kind_lines(rows: list[dict]) -> list[str]:
+    """Per kind of fake (models.metrics.by_kind): its fakes against all the reals of the test set."""
+    lines = ["| kind of fake | fakes | ROC AUC (against all reals) | recall at the threshold |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['kind']} | {row['fakes']} | {fmt(row['roc_auc'])} | {fmt(row['recall'])} |")
+    return lines
+
+
 def plot_lines(plots: list[str]) -> list[str]:
     lines = []
     for path in plots:
@@ -71,6 +79,8 @@ def render_report(metadata: dict, test_name: str, report: dict, robustness: list
     if robustness:
         lines += ["## Robustness", "", "The AUC drop is the clean ROC AUC minus the degraded one (positive = worse).",
                   "", *robustness_lines(robustness), ""]
+    if report.get("by_kind"):
+        lines += ["## By kind of fake", "", *kind_lines(report["by_kind"]), ""]
     if plots:
         lines += ["## Plots", "", *plot_lines(plots), ""]
     return "\n".join(lines)

@@ -33,6 +33,7 @@ def _merge(parts: list[Split]) -> Split:
         merged.paths += part.paths
         merged.labels += part.labels
         merged.masks += part.masks or [""] * len(part.paths)
+        merged.kinds += part.kind_list()
     return merged
 
 

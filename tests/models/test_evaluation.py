@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.metrics import choose_threshold, classification_report, uncertain_band
+from models.metrics import COMBINED_KIND, by_kind, choose_threshold, classification_report, uncertain_band
 from models.robustness import CONDITIONS, degrade, robustness_table
 
 
@@ -46,6 +46,20 @@ def test_band_accuracy_inside_and_outside():
     report = classification_report(labels, scores, 0.5, band=(0.4, 0.6))
     assert report["band_coverage"] == pytest.approx(2 / 8)
     assert report["accuracy_inside_band"] == 0.0 and report["accuracy_outside_band"] == 1.0
+
+
+def test_by_kind_scores_each_kind_of_fake_against_all_reals():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.9, 0.5, 0.7, 0.25, 0.8, 0.4])
+    kinds = ["", "", "", "", "copy_move", "copy_move", "resample", "resample", "a+b", ""]
+    rows = {row["kind"]: row for row in by_kind(labels, scores, kinds, threshold=0.55)}
+    assert set(rows) == {"copy_move", "resample", COMBINED_KIND}   # the fake of unknown kind is left out
+    # copy_move 0.9 beats all 4 reals, 0.5 beats 3 of 4 → 7/8; recall at 0.55: 1 of 2
+    assert rows["copy_move"]["roc_auc"] == pytest.approx(7 / 8) and rows["copy_move"]["recall"] == 0.5
+    # resample 0.7 beats 4, 0.25 beats 2 → 6/8
+    assert rows["resample"]["roc_auc"] == pytest.approx(6 / 8) and rows["resample"]["fakes"] == 2
+    assert rows[COMBINED_KIND] == {"kind": COMBINED_KIND, "fakes": 1, "roc_auc": 1.0, "recall": 1.0}
+    assert by_kind(labels[4:], scores[4:], kinds[4:], 0.5) == []   # no reals to compare with
 
 
 def _images(count: int, seed: int, detail: bool) -> np.ndarray:
@@ -126,6 +140,7 @@ def test_card_and_report_state_only_measured_figures():
     scores = _high_frequency(images)
     report = classification_report(labels, scores, 0.5, (0.45, 0.55))
     rows = robustness_table(_high_frequency, images, labels, 0.5)
+    report["by_kind"] = by_kind(labels, scores, [""] * 6 + ["blur"] * 3 + ["noise"] * 3, 0.5)
     metadata = {"version": "v-test", "input_size": 64, "architecture": "small_cnn", "output": "P(fake)",
                 "threshold": 0.5, "uncertain_band": [0.45, 0.55], "validation": report, "metrics": {"test": report},
                 "robustness": {"test_set": "test", "rows": rows}, "plots": ["plots/roc.png"],
@@ -135,6 +150,7 @@ def test_card_and_report_state_only_measured_figures():
         assert stated, "no figures at all"
         assert stated <= _figures(metadata), stated - _figures(metadata)
         assert "jpeg_q60+resize_0.5x" in text
+        assert "By kind of fake" in text and "| noise | 3 |" in text
     bare = render_card({k: metadata[k] for k in ("version", "input_size", "architecture", "output", "threshold",
                                                   "uncertain_band")})
     assert "nothing about its accuracy was measured" in bare and "ROC AUC" not in bare

@@ -146,3 +146,29 @@ def test_the_threshold_is_chosen_on_the_data_folders_validation_split(tmp_path):
     assert list(both.test_sets) == ["test", "self_blended_test", "synthetic_holdout"]
     alone = assemble(None, other, other, face_crop=False, self_blend_copies=0, seed=1, cache_dir=tmp_path / "cache")
     assert alone.calibration is alone.splits["Validation"] and alone.calibration_name == "the validation split"
+
+
+def test_evaluate_reports_each_kind_of_fake_named_in_the_data_folders_manifest(tmp_path, monkeypatch):
+    import csv
+
+    from models.synthetic import write_dataset
+
+    monkeypatch.setenv("DFG_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "synthetic"
+    write_dataset(data, {"Test": 16}, seed=3, progress=False, workers=1)
+    with open(data / "manifest.csv", newline="") as handle:
+        made = [row["manipulation"] for row in csv.DictReader(handle) if row["label"] == "Fake"]
+    expected: dict[str, int] = {}
+    for kind in made:
+        name = "two manipulations" if "+" in kind else kind
+        expected[name] = expected.get(name, 0) + 1
+    assert len(expected) > 1, made   # the seed gives several kinds, or the test shows nothing
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(models.DEFAULT_MODEL_DIR), "--data", str(data),
+                                       "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "eval" / "evaluation.json").read_text())["metrics"]["by_kind"]
+    assert {row["kind"]: row["fakes"] for row in rows} == expected
+    assert all(0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= row["recall"] <= 1.0 for row in rows)
+    assert "## By kind of fake" in (tmp_path / "eval" / "report.md").read_text()
+    assert f"{rows[0]['kind']:>28}: {rows[0]['fakes']:>4} fakes" in result.output
