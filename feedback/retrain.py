@@ -78,7 +78,7 @@ def evaluate_model(classifier, base_holdout: Split, feedback: FeedbackSet) -> di
     from models.evaluate import evaluate_split
 
     info = classifier.info
-    base = evaluate_split(classifier.runtime.predict, base_holdout, "base_holdout", info.input_size, info.threshold,
+    base = evaluate_split(classifier.score, base_holdout, "base_holdout", info.input_size, info.threshold,
                           info.uncertain_band, info.reencode_quality, robustness=False)
     scores = np.zeros(0)
     if feedback.holdout.paths:
@@ -220,11 +220,16 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
                      "learning_rate": settings.retrain_learning_rate,
                      "init": champion.version, "balance": {"Train": train_split.balance()}},
     }
+    head = champion.head.weights if champion.head else None   # kept as it is: it reads landmarks, not the CNN
+    if head is not None:
+        description["landmark_head"] = {**champion.info.metadata.get("landmark_head", {}),
+                                        "kept_from": champion.version}
     scratch = contextlib.nullcontext(work / "dry-run") if dry_run else registry.staging(version)
     with scratch as folder:
         metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
                                       description, version, history=result.history,
-                                      reencode_quality=champion.info.reencode_quality, face_crop=face_crop)
+                                      reencode_quality=champion.info.reencode_quality, face_crop=face_crop,
+                                      head=head)
         challenger = Classifier(folder, threads=settings.runtime_threads)
         metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
                    "challenger": evaluate_model(challenger, base.holdout, feedback)}

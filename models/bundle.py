@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from server.detector.classifier import METADATA_FILE, RUNTIME_FILE, Runtime, probe_batch
+from server.detector.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
 
 from .card import write_card
 from .data import Split, load_images
@@ -28,11 +29,11 @@ def new_version(arch: str) -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{arch}"
 
 
-def _calibrate(runtime: Runtime, model, validation: Split, size: int, reencode_quality: int | None):
+def _calibrate(runtime: Runtime, predict, model, validation: Split, size: int, reencode_quality: int | None):
     images = load_images(validation.paths, size, reencode_quality)
     difference = parity(model, runtime.path, images[:PARITY_SAMPLES])
     labels = np.asarray(validation.labels)
-    scores = runtime.predict(images)
+    scores = predict(images)
     threshold = choose_threshold(labels, scores)
     band = uncertain_band(scores, threshold)
     return difference, threshold, band, classification_report(labels, scores, threshold, band)
@@ -41,7 +42,8 @@ def _calibrate(runtime: Runtime, model, validation: Split, size: int, reencode_q
 def write_model_folder(out_dir: str | Path, model, validation: Split | None, test_sets: dict[str, Split],
                        description: dict, version: str | None = None, history: dict | None = None,
                        reencode_quality: int | None = None, calibration: tuple[float, tuple[float, float]] | None = None,
-                       robustness: bool = True, face_crop: bool = False, validation_name: str = "the validation split") -> dict:
+                       robustness: bool = True, face_crop: bool = False, validation_name: str = "the validation split",
+                       head: HeadWeights | None = None) -> dict:
     """Export, calibrate on validation data, evaluate on each test set and write the folder.
 
     Args:
@@ -60,6 +62,8 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         robustness: measure the robustness table on every test set.
         face_crop: the files were made by the server's face crop (models.prepare); recorded in the
             data rule so that `evaluate` prepares test data the same way.
+        head: a landmark head (server/detector/landmark_head.py) to save with the model; the
+            threshold, band and every figure are then those of the CNN and the head together.
 
     Returns:
         The metadata written to metadata.json.
@@ -70,9 +74,18 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
     model.save(out / KERAS_FILE)
     export_onnx(model, out / RUNTIME_FILE)
     runtime = Runtime(out / RUNTIME_FILE)
+    scorer = None
+    if head is not None:
+        head.save(out)
+        scorer = LandmarkHead(head, num_threads=2)
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        probabilities = runtime.predict(images)
+        return scorer.combine(probabilities, images) if scorer else probabilities
 
     if validation is not None and validation.paths:
-        difference, threshold, band, validation_report = _calibrate(runtime, model, validation, size, reencode_quality)
+        difference, threshold, band, validation_report = _calibrate(runtime, predict, model, validation, size,
+                                                                    reencode_quality)
         rules = {"threshold_rule": THRESHOLD_RULE.format(split=validation_name),
                  "band_rule": BAND_RULE.format(split=validation_name)}
     elif calibration is not None:
@@ -86,7 +99,7 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
     if difference > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from Keras by {difference:.2e} (> {PARITY_TOLERANCE})")
 
-    evaluations = {name: evaluate_split(runtime.predict, split, name, size, threshold, band, reencode_quality,
+    evaluations = {name: evaluate_split(predict, split, name, size, threshold, band, reencode_quality,
                                         robustness=robustness)
                    for name, split in test_sets.items() if split.paths}
     primary = next(iter(evaluations.values()), None)
@@ -120,7 +133,8 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         "parity_max_abs_diff": difference,
         "probe": {"fake_probability": [round(float(v), 7) for v in runtime.predict(probe_batch(size))]},
     }
-    metadata["files"] = {name: sha256_file(out / name) for name in (KERAS_FILE, RUNTIME_FILE, *plots)}
+    extra = (HEAD_FILE,) if head is not None else ()
+    metadata["files"] = {name: sha256_file(out / name) for name in (KERAS_FILE, RUNTIME_FILE, *extra, *plots)}
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
     write_card(out, metadata)
     return metadata

@@ -72,6 +72,7 @@ def _header(metadata: dict) -> list[str]:
     lines.append(f"- Threshold {metadata['threshold']:.3f} ({metadata.get('threshold_rule')}); uncertain band "
                  f"[{metadata['uncertain_band'][0]:.3f}, {metadata['uncertain_band'][1]:.3f}) ({metadata.get('band_rule')}).")
     lines += _data_lines(data)
+    lines += _head_lines(metadata.get("landmark_head"))
     if rule:
         lines.append(f"- Data rule: {rule}.")
     lines += _training_lines(metadata)
@@ -79,6 +80,19 @@ def _header(metadata: dict) -> list[str]:
         lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "
                      f"{metadata['parity_max_abs_diff']:.1e}.")
     return lines
+
+
+def _head_lines(head: dict | None) -> list[str]:
+    if not head:
+        return []
+    balance = head.get("train_balance") or {}
+    aucs = head.get("validation_auc") or {}
+    changes = "; ".join(f"{name} {fmt(aucs.get('cnn_alone', {}).get(name))} → {fmt(auc)}"
+                        for name, auc in (aucs.get("with_head") or {}).items())
+    return [f"- Landmark head: {head.get('model')} on {head.get('features')}, fitted on the Train photos of "
+            f"`{head.get('data')}` ({balance_text(balance)}); added to the CNN by a soft OR of their logits with "
+            f"offset {head['offset']:+.1f} ({head.get('offset_rule')}). Validation ROC AUC, CNN alone → with the "
+            f"head: {changes}."]
 
 
 def _sources(data: dict) -> list[dict]:

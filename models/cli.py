@@ -281,7 +281,7 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
         history = json.loads(history_file.read_text()) if history_file.exists() else None
         results[info.version] = {}
         for name, test in sets.items():
-            evaluation = evaluate_split(classifier.runtime.predict, test, name, info.input_size, info.threshold,
+            evaluation = evaluate_split(classifier.score, test, name, info.input_size, info.threshold,
                                         info.uncertain_band, info.reencode_quality)
             results[info.version][name] = evaluation
             slug = name.replace("test of ", "").replace(" ", "_")
@@ -304,8 +304,10 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
 
 
 def register(group: click.Group) -> None:
+    from .head_cli import add_landmark_head
     from .registry_cli import models_group
 
     group.add_command(train)
     group.add_command(evaluate)
+    group.add_command(add_landmark_head)
     group.add_command(models_group)

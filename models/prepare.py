@@ -84,7 +84,7 @@ class Preparer:
     @property
     def landmarker(self):
         if self._landmarker is None:
-            from .landmarks import FaceLandmarker
+            from server.detector.landmarks import FaceLandmarker
 
             self._landmarker = FaceLandmarker(num_threads=2)
         return self._landmarker

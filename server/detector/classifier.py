@@ -89,12 +89,23 @@ class Runtime:
 
 
 class Classifier:
-    """P(fake) for batches of RGB crops, raw 0–255 pixels (scaling lives inside the model)."""
+    """P(fake) for batches of RGB crops, raw 0–255 pixels (scaling lives inside the model).
+
+    A model folder with a landmark head (server/detector/landmark_head.py) adds its evidence to the
+    ONNX model's by a soft OR.
+    """
 
     def __init__(self, folder: Path, threads: int = 2) -> None:
+        from .landmark_head import HeadWeights, LandmarkHead
+
         self.folder = Path(folder)
         self.info = ModelInfo.read(self.folder)
         self.runtime = Runtime(self.folder / RUNTIME_FILE, threads)
+        try:
+            weights = HeadWeights.load(self.folder)
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelError(f"{self.folder}: unreadable landmark head ({error})") from error
+        self.head = LandmarkHead(weights, num_threads=1) if weights is not None else None
 
     @property
     def version(self) -> str:
@@ -114,7 +125,14 @@ class Classifier:
             raise ValueError(f"expected N×{size}×{size}×3 crops, got {crops.shape}")
         if self.info.reencode_quality:
             crops = reencode_jpeg(crops, self.info.reencode_quality)
-        return self.runtime.predict(crops)
+        return self.score(crops)
+
+    def score(self, crops: np.ndarray) -> np.ndarray:
+        """Score crops that already went through the data rule (evaluation loads them that way)."""
+        probabilities = self.runtime.predict(crops)
+        if self.head is not None:
+            probabilities = self.head.combine(probabilities, crops)
+        return probabilities
 
     def self_test(self) -> None:
         """Score the probe images; raise ModelError unless the scores are sane and match the recorded ones.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.landmarks import FaceLandmarker
+from server.detector.landmarks import FaceLandmarker
 from models.selfblend import convex_hull, hull_mask, self_blend
 from server.detector.faces import FaceDetector
 from tests.images import astronaut

@@ -55,3 +55,34 @@ def test_better_challenger_is_promoted_served_marked_and_rolled_back(loop, tmp_p
     assert rolled.exit_code == 0, rolled.output
     assert loop.registry.champion() == CHAMPION
     assert loop.check(feedback_images(tmp_path / "again", 1, seed=10)[0][0])["model_version"] == CHAMPION
+
+
+def test_a_champions_landmark_head_is_kept_by_its_challenger(tmp_path, tiny_base, tiny_champion):
+    import json
+    import shutil
+
+    import numpy as np
+
+    from models.registry import sha256_file
+    from server.detector.landmark_head import FEATURES, HEAD_FILE, HeadWeights
+
+    from .conftest import Loop
+
+    headed = tmp_path / "headed-champion"
+    shutil.copytree(tiny_champion, headed)
+    rng = np.random.default_rng(3)
+    HeadWeights(rng.uniform(0, 1, FEATURES).astype(np.float32), np.ones(FEATURES, np.float32),
+                rng.normal(0, 0.01, FEATURES).astype(np.float32), -1.0, 0.5).save(headed)
+    meta = json.loads((headed / "metadata.json").read_text())
+    meta["landmark_head"] = {"offset": 0.5, "data": "test"}
+    meta["files"][HEAD_FILE] = sha256_file(headed / HEAD_FILE)
+    (headed / "metadata.json").write_text(json.dumps(meta))
+    loop = Loop(tmp_path / "loop", tiny_base, headed)
+    for data, truth in feedback_images(tmp_path / "feedback", 6, seed=1):
+        loop.reviewed(data, truth)
+    outcome = retrain(loop.settings, progress=print)
+    challenger = loop.registry.folder(outcome.record["challenger"])
+    record = json.loads((challenger / "metadata.json").read_text())
+    assert record["landmark_head"] == {"offset": 0.5, "data": "test", "kept_from": CHAMPION}
+    assert record["files"][HEAD_FILE] == meta["files"][HEAD_FILE]   # the very same head
+    loop.registry.verify(outcome.record["challenger"])

@@ -1,7 +1,8 @@
 """468 face landmarks (MediaPipe FaceMesh, the vendored face_landmark.tflite) for a detected face.
 
-Used to build training data (self-blended fakes, models.selfblend), never at serving time. Like
-server/detector/faces.py it runs the model in LiteRT, so no TensorFlow is needed.
+Used to build self-blended fakes (models.selfblend) and, at serving time, by the landmark head
+(server/detector/landmark_head.py). Like server/detector/faces.py it runs the model in LiteRT, so
+no TensorFlow is needed.
 
 MediaPipe's recipe (face_landmark_front_cpu.pbtxt): the detection box, made square and enlarged
 by ROI_SCALE, rotated so that the eyes are level, is resampled to 192×192 with pixels in [0, 1];
@@ -16,7 +17,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from server.detector.faces import MODEL_DIR, Face
+from .faces import MODEL_DIR, Face
 
 MODEL_FILE = MODEL_DIR / "face_landmark.tflite"
 INPUT_SIDE = 192

@@ -1,0 +1,135 @@
+"""`deepfake-guard add-landmark-head`: a trained model plus a landmark head, as a new model version."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, print_report, print_robustness, quiet_tensorflow, \
+    synthetic_data, synthetic_holdout
+
+
+def _synthetic_counts(metadata: dict) -> dict | None:
+    """The synthetic set's counts the model was trained with (its Validation split picks the offset)."""
+    for source in (metadata.get("training_data") or {}).get("sources") or []:
+        if source.get("kind") == "synthetic":
+            return source.get("counts_per_class")
+    return None
+
+
+@click.command("add-landmark-head")
+@click.option("--model", "model_spec", help="A registry version or a model folder (default: what the server serves).")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The head learns DIR's Train photos, Real against Fake (a face in each).")
+@click.option("--self-blend", is_flag=True, help="Also weigh self-blended fakes of DIR when choosing the offset, "
+                                                  "and report on them (as the model was trained).")
+@click.option("--synthetic", is_flag=True, help="Also weigh the synthetic set when choosing the offset, and report "
+                                                "on its holdout.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a plain model folder here instead of registering a version.")
+@click.option("--version", help="Version of the new model (default: the model's version + '-head').")
+@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version, promote) -> None:
+    """Fit a landmark head on DIR for a trained model, and save both as a new version, calibrated and evaluated."""
+    quiet_tensorflow()
+    from server.detector.classifier import Classifier
+    from server.detector.landmark_head import LandmarkFinder
+
+    from .architectures import load_keras
+    from .bundle import copy_history, write_model_folder
+    from .evaluate import resolve_model
+    from .landmark_head import fit_head, head_set
+    from .registry_cli import instance_dir, instance_registry
+    from .trainset import assemble
+
+    if out and promote:
+        raise click.UsageError("--promote works on registry versions; drop --out")
+    folder = resolve_model(model_spec, instance_dir())
+    classifier = Classifier(folder)
+    info, metadata = classifier.info, classifier.info.metadata
+    face_crop = bool((metadata.get("data_rule") or {}).get("face_crop"))
+    if self_blend and not face_crop:
+        raise click.UsageError("--self-blend needs a model trained on face crops")
+    seed = _split_seed(metadata.get("training_data") or {})
+    preparation = (metadata.get("training_data") or {}).get("preparation") or {}
+    copies = int(preparation.get("self_blend_copies") or 1) if self_blend else 0
+    synthetic_dir = holdout_dir = None
+    if synthetic:
+        counts = _synthetic_counts(metadata) or {"Train": 1500, "Validation": 300}
+        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR), synthetic_holdout()
+
+    click.echo("preparing data" + (" (face crops as served)" if face_crop else ""))
+    own = assemble(data_dir, None, None, face_crop, 0, seed, CACHE_DIR.parent)           # DIR's photos alone
+    full = assemble(data_dir, synthetic_dir, holdout_dir, face_crop, copies, seed, CACHE_DIR.parent)
+    finder = LandmarkFinder(num_threads=2)
+    size, quality = info.input_size, info.reencode_quality
+
+    def scored(name, split):
+        click.echo(f"landmarks of {name}: {split.balance()}")
+        return head_set(name, split, classifier.runtime.predict, finder, size, quality)
+
+    validation = [scored(f"{Path(data_dir).name} validation", own.splits["Validation"])]
+    if self_blend:
+        blended = full.calibration   # DIR's validation photos with their self-blended fakes
+        keep = [label == 0 or kind == "self_blend" for label, kind in zip(blended.labels, blended.kind_list())]
+        validation.append(scored("self-blended validation", _subset(blended, keep)))
+    if synthetic:
+        synthetic_only = assemble(None, synthetic_dir, None, face_crop, 0, seed, CACHE_DIR.parent)
+        validation.append(scored("synthetic validation", synthetic_only.splits["Validation"]))
+    try:
+        weights, record = fit_head(scored(f"{Path(data_dir).name} train", own.splits["Train"]), validation)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    for name, auc in record["validation_auc"]["with_head"].items():
+        click.echo(f"{name}: ROC AUC {record['validation_auc']['cnn_alone'][name]:.3f} (CNN alone) → {auc:.3f} "
+                   f"(with the head, offset {weights.offset:+.1f})")
+
+    version = version or f"{info.version}-head"
+    command = "deepfake-guard " + shlex.join(sys.argv[1:])
+    description = {key: metadata[key] for key in ("architecture", "training_data", "training") if key in metadata}
+    description.update({
+        "architecture": f"{metadata.get('architecture')} + landmark head",
+        "parent_version": info.version,
+        "rebuild_command": "\n".join(filter(None, [metadata.get("rebuild_command"), command])),
+        "landmark_head": {**record, "data": str(data_dir)},
+    })
+    history_file = folder / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.exists() else None
+    model = load_keras(folder / "model.keras")
+
+    def build(target: Path) -> dict:
+        written = write_model_folder(target, model, full.calibration, full.test_sets, description, version,
+                                     history=history, reencode_quality=quality, face_crop=face_crop,
+                                     validation_name=full.calibration_name, head=weights)
+        copy_history(folder, target)
+        return written
+
+    if out:
+        written = build(Path(out))
+        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
+    else:
+        registry = instance_registry()
+        with registry.staging(version) as staging:
+            written = build(staging)
+        click.echo(f"registered {version} in {registry.root}")
+        if promote:
+            registry.promote(version, note="deepfake-guard add-landmark-head --promote")
+            click.echo(f"{version} is now the champion")
+    click.echo(f"threshold {written['threshold']:.3f}, uncertain band {written['uncertain_band']}")
+    for name, report in written["metrics"].items():
+        print_report(name, report)
+    print_robustness((written.get("robustness") or {}).get("rows"))
+
+
+def _subset(split, keep: list[bool]):
+    from .data import Split
+
+    part = Split()
+    for path, label, mask, kind, wanted in zip(split.paths, split.labels, split.masks or [""] * len(split.paths),
+                                               split.kind_list(), keep):
+        if wanted:
+            part.add_prepared(path, label, mask, kind)
+    return part

@@ -1,0 +1,139 @@
+"""The landmark head: a linear model on colour, texture and shape at the 468 landmarks of a face crop.
+
+The CNN pools early and so misses what tells GAN-made faces from photos; sampled at the same 468
+facial points in every face (MediaPipe FaceMesh, server/detector/landmarks.py), colour, fine texture
+and the points' layout separate them with a plain logistic regression (fitted by models.landmark_head).
+Its evidence is added to the CNN's by a soft OR of their logits,
+
+    P(fake) = sigmoid(logaddexp(logit(p_cnn), head_logit)),
+
+so either one alone can call a crop fake, and a crop without landmarks keeps the CNN's score.
+Numpy and LiteRT only: serving workers load no TensorFlow and no scikit-learn.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HEAD_FILE = "landmark_head.npz"
+FEATURE_VERSION = 1
+POINTS = 468
+FEATURES = POINTS * 7            # per point: mean R, G, B (3×3), texture, local contrast (5×5), x, y
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_WINDOW = np.arange(-3, 4)       # 7×7 around a point: a 5×5 Laplacian needs one more pixel each side
+_COLOUR = np.arange(-1, 2)
+
+
+def landmark_features(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """FEATURES float32 values of one H×W×3 uint8 crop at its 468 (x, y) landmark points.
+
+    Per point, in blocks of 468: mean R, G and B over 3×3 pixels (0–1), the mean absolute 4-neighbour
+    Laplacian and the standard deviation of luma over 5×5 pixels (0–1 scale), and x / W, y / H.
+    Points outside the crop use its nearest edge pixels.
+    """
+    height, width = crop.shape[:2]
+    pixels = crop.astype(np.float32)
+    luma = np.pad(pixels @ _LUMA, 3, mode="edge")
+    colour = np.pad(pixels, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    xs = np.clip(np.rint(points[:, 0]).astype(int), 0, width - 1)
+    ys = np.clip(np.rint(points[:, 1]).astype(int), 0, height - 1)
+    window = luma[(ys + 3)[:, None, None] + _WINDOW[None, :, None], (xs + 3)[:, None, None] + _WINDOW[None, None, :]]
+    centre = window[:, 1:-1, 1:-1]
+    laplacian = np.abs(4 * centre - window[:, :-2, 1:-1] - window[:, 2:, 1:-1] - window[:, 1:-1, :-2]
+                       - window[:, 1:-1, 2:])
+    rgb = colour[(ys + 1)[:, None, None] + _COLOUR[None, :, None],
+                 (xs + 1)[:, None, None] + _COLOUR[None, None, :]].mean(axis=(1, 2)) / 255.0
+    layout = points / np.array([width, height], np.float32)
+    return np.concatenate([rgb.T.reshape(-1), laplacian.mean(axis=(1, 2)) / 255.0, centre.std(axis=(1, 2)) / 255.0,
+                           layout.T.reshape(-1)]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class HeadWeights:
+    """Standardise (mean, scale), then a linear model (coef, intercept); offset shifts it in the soft OR."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    offset: float
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return ((features - self.mean) / self.scale) @ self.coef + self.intercept + self.offset
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / HEAD_FILE
+        with open(path, "wb") as handle:   # np.savez would append ".npz" to a name without it
+            np.savez(handle, feature_version=FEATURE_VERSION, mean=self.mean, scale=self.scale, coef=self.coef,
+                     intercept=self.intercept, offset=self.offset)
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> HeadWeights | None:
+        """The head saved in a model folder, or None when it has none."""
+        path = Path(folder) / HEAD_FILE
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as saved:
+            version = int(saved["feature_version"])
+            if version != FEATURE_VERSION:
+                raise ValueError(f"{path}: features of version {version}; this server computes version "
+                                 f"{FEATURE_VERSION}. Refit the head (deepfake-guard add-landmark-head).")
+            weights = cls(saved["mean"].astype(np.float32), saved["scale"].astype(np.float32),
+                          saved["coef"].astype(np.float32), float(saved["intercept"]), float(saved["offset"]))
+        if not (weights.mean.shape == weights.scale.shape == weights.coef.shape == (FEATURES,)):
+            raise ValueError(f"{path}: expected {FEATURES} weights per array, got {weights.coef.shape}")
+        return weights
+
+
+class LandmarkFinder:
+    """A crop → its top face's 468 landmark points (None without a face or landmarks)."""
+
+    def __init__(self, num_threads: int = 1) -> None:
+        from .faces import FaceDetector
+        from .landmarks import FaceLandmarker
+
+        self._faces = FaceDetector(num_threads=num_threads)
+        self._landmarker = FaceLandmarker(num_threads=num_threads)
+        self._lock = threading.Lock()
+
+    def points(self, crop: np.ndarray) -> np.ndarray | None:
+        with self._lock:
+            found = self._faces.detect(crop)
+            return self._landmarker.landmarks(crop, found[0]) if found else None
+
+    def features(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N×FEATURES landmark features, N found flags) of N crops; rows without landmarks are zeros."""
+        rows = np.zeros((len(crops), FEATURES), np.float32)
+        found = np.zeros(len(crops), bool)
+        for i, crop in enumerate(np.asarray(crops, np.uint8)):
+            points = self.points(crop)
+            if points is not None:
+                rows[i], found[i] = landmark_features(crop, points), True
+        return rows, found
+
+
+class LandmarkHead:
+    """HeadWeights applied to crops, and the soft OR with the CNN's probabilities."""
+
+    def __init__(self, weights: HeadWeights, num_threads: int = 1) -> None:
+        self.weights = weights
+        self.finder = LandmarkFinder(num_threads)
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """The head's logit per crop; -inf (no evidence) where no landmarks were found."""
+        rows, found = self.finder.features(crops)
+        return np.where(found, self.weights.logits(rows), -np.inf)
+
+    def combine(self, cnn_probabilities: np.ndarray, crops: np.ndarray) -> np.ndarray:
+        return soft_or(cnn_probabilities, self.logits(crops))
+
+
+def soft_or(cnn_probabilities: np.ndarray, head_logits: np.ndarray) -> np.ndarray:
+    """sigmoid(logaddexp(logit(p), head)): at least either; equal to p where head is -inf."""
+    p = np.clip(np.asarray(cnn_probabilities, np.float64), 1e-7, 1 - 1e-7)
+    combined = np.logaddexp(np.log(p) - np.log1p(-p), np.asarray(head_logits, np.float64))
+    return 1.0 / (1.0 + np.exp(-combined))

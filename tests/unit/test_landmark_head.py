@@ -1,0 +1,113 @@
+"""The landmark head at serving time: its features, the soft OR with the CNN, its file, and the Classifier."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import models
+from server.detector.classifier import Classifier, ModelError
+from server.detector.landmark_head import (FEATURES, HEAD_FILE, POINTS, HeadWeights, LandmarkFinder,
+                                           landmark_features, soft_or)
+from tests.images import astronaut, coffee
+
+
+def _face_crop() -> np.ndarray:
+    return np.asarray(Image.fromarray(astronaut()[30:330, 110:410]).resize((256, 256), Image.BILINEAR))
+
+
+def test_features_measure_colour_texture_and_layout_at_the_points():
+    flat = np.zeros((64, 64, 3), np.uint8)
+    flat[...] = (200, 100, 50)
+    points = np.array([[10.0, 20.0]] * POINTS, np.float32)
+    points[1] = (63.4, 0.2)
+    features = landmark_features(flat, points)
+    assert features.shape == (FEATURES,) and features.dtype == np.float32
+    red, green, blue, texture, contrast, xs, ys = features.reshape(7, POINTS)
+    assert np.allclose(red, 200 / 255) and np.allclose(green, 100 / 255) and np.allclose(blue, 50 / 255)
+    assert np.all(texture < 1e-6) and np.all(contrast < 1e-6)   # a flat image has neither
+    assert xs[0] == pytest.approx(10 / 64) and ys[1] == pytest.approx(0.2 / 64)
+
+    textured = flat.copy()
+    textured[::2, ::2] = 255                                 # a fine pattern around every point
+    red, _, _, texture, contrast, _, _ = landmark_features(textured, points).reshape(7, POINTS)
+    assert np.all(texture > 0.1) and np.all(contrast > 0.05) and red[0] > 200 / 255
+
+
+def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
+    finder = LandmarkFinder()
+    points = finder.points(_face_crop())
+    assert points is not None and points.shape == (POINTS, 2)
+    assert 0 < points[:, 0].min() and points[:, 0].max() < 256 and 0 < points[:, 1].min()
+    rows, found = finder.features(np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))]))
+    assert found.tolist() == [True, False] and rows[0].any() and not rows[1].any()
+
+
+def test_soft_or_lets_either_call_it_fake_and_keeps_the_cnn_without_landmarks():
+    cnn = np.array([0.2, 0.2, 0.9, 0.5])
+    head = np.array([-np.inf, 3.0, -5.0, 0.0])
+    combined = soft_or(cnn, head)
+    assert combined[0] == pytest.approx(0.2, abs=1e-9)          # no landmarks: the CNN's score
+    assert combined[1] > 0.95                                    # a confident head raises it
+    assert 0.9 <= combined[2] < 0.91                             # a doubtful head cannot lower the CNN
+    assert combined[3] == pytest.approx(1 / (1 + np.exp(-np.log(2))), abs=1e-9)  # 1:1 odds + 1:1 → 2:1
+    assert np.all(np.diff(soft_or(np.full(5, 0.3), np.linspace(-4, 4, 5))) > 0)
+
+
+def _weights(offset: float = 0.0, seed: int = 0) -> HeadWeights:
+    rng = np.random.default_rng(seed)
+    return HeadWeights(rng.uniform(0, 1, FEATURES).astype(np.float32), rng.uniform(0.5, 2, FEATURES).astype(np.float32),
+                       rng.normal(0, 0.05, FEATURES).astype(np.float32), 0.3, offset)
+
+
+def test_weights_round_trip_and_a_stale_or_broken_file_is_refused(tmp_path):
+    weights = _weights(offset=1.5)
+    weights.save(tmp_path)
+    loaded = HeadWeights.load(tmp_path)
+    rows = np.random.default_rng(1).uniform(0, 1, (3, FEATURES)).astype(np.float32)
+    np.testing.assert_allclose(loaded.logits(rows), weights.logits(rows), rtol=1e-6)
+    assert loaded.offset == 1.5 and HeadWeights.load(tmp_path / "elsewhere") is None
+
+    with open(tmp_path / HEAD_FILE, "wb") as handle:
+        np.savez(handle, feature_version=99, mean=weights.mean, scale=weights.scale, coef=weights.coef,
+                 intercept=0.0, offset=0.0)
+    with pytest.raises(ValueError, match="version 99"):
+        HeadWeights.load(tmp_path)
+    with open(tmp_path / HEAD_FILE, "wb") as handle:
+        np.savez(handle, feature_version=1, mean=weights.mean[:5], scale=weights.scale[:5], coef=weights.coef[:5],
+                 intercept=0.0, offset=0.0)
+    with pytest.raises(ValueError, match="weights per array"):
+        HeadWeights.load(tmp_path)
+
+
+def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(models.DEFAULT_MODEL_DIR, folder)
+    (folder / HEAD_FILE).unlink(missing_ok=True)
+    crops = np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))])
+    plain = Classifier(folder)
+    assert plain.head is None
+    cnn = plain.predict(crops)
+
+    weights = _weights(offset=4.0)
+    weights.save(folder)
+    headed = Classifier(folder)
+    scores = headed.predict(crops)
+    expected_head = weights.logits(landmark_features(_reencoded(headed, crops)[0], headed.head.finder.points(
+        _reencoded(headed, crops)[0])))
+    assert scores[0] == pytest.approx(soft_or(cnn[:1], np.array([expected_head]))[0], abs=1e-6)
+    assert scores[0] > cnn[0]                      # offset 4: the head's evidence adds to the CNN's
+    assert scores[1] == pytest.approx(cnn[1], abs=1e-6)   # no face in the coffee cup: the CNN alone
+
+    (folder / HEAD_FILE).write_bytes(b"not an npz file")
+    with pytest.raises(ModelError, match="landmark head"):
+        Classifier(folder)
+
+
+def _reencoded(classifier: Classifier, crops: np.ndarray) -> np.ndarray:
+    from server.detector.classifier import reencode_jpeg
+
+    quality = classifier.info.reencode_quality
+    return reencode_jpeg(crops, quality) if quality else crops
