@@ -93,7 +93,8 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     description.update({
         "architecture": f"{metadata.get('architecture')} + landmark head",
         "parent_version": info.version,
-        "rebuild_command": "\n".join(filter(None, [metadata.get("rebuild_command"), command])),
+        "rebuild_command": "\n".join(filter(None, [metadata.get("rebuild_command"),
+                                                   f"# then, with {info.version} in {folder}:", command])),
         "landmark_head": {**record, "data": str(data_dir)},
     })
     history_file = folder / "history.json"

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 import models
 from models.landmark_head import OFFSETS
 from server.cli import main
-from server.detector.classifier import Classifier
+from server.detector.classifier import Classifier, reencode_jpeg
 from server.detector.landmark_head import HEAD_FILE
 from tests.models.tiny_data import write_real_faces
 
@@ -51,16 +51,25 @@ def test_add_landmark_head_fits_saves_and_serves_a_head(tmp_path, monkeypatch):
     assert head["validation_auc"]["with_head"]["faces validation"] >= 0.9, head
     assert metadata["metrics"]["test"]["roc_auc"] >= 0.85, metadata["metrics"]["test"]
     assert HEAD_FILE in metadata["files"] and (out / HEAD_FILE).is_file()
-    # the parent's commands, then this one (argv: here pytest's, from a shell the command as typed)
-    assert metadata["rebuild_command"].splitlines()[:-1] == parent["rebuild_command"].splitlines()
+    # the parent's commands, where it was, then this one (argv: here pytest's, from a shell the command as typed)
+    parent_lines = parent["rebuild_command"].splitlines()
+    lines = metadata["rebuild_command"].splitlines()
+    assert lines[:len(parent_lines)] == parent_lines and len(lines) == len(parent_lines) + 2
+    assert lines[len(parent_lines)] == f"# then, with {parent['version']} in {models.DEFAULT_MODEL_DIR}:"
     card = (out / "MODEL_CARD.md").read_text()
     assert "Landmark head" in card and f"offset {head['offset']:+.1f}" in card
 
     served = Classifier(out)
     assert served.head is not None and served.head.weights.offset == head["offset"]
-    test_fakes = sorted((data / "Test" / "Fake").glob("*.jpg"))
-    crops = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in test_fakes])
-    assert served.predict(crops).mean() > Classifier(models.DEFAULT_MODEL_DIR).predict(crops).mean()
+
+    def head_logits(label: str) -> np.ndarray:   # the served head on the test photos, as the server crops them
+        paths = sorted((data / "Test" / label).glob("*.jpg"))
+        crops = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in paths])
+        return served.head.logits(reencode_jpeg(crops, served.info.reencode_quality))
+
+    fakes, reals = head_logits("Fake"), head_logits("Real")
+    assert np.isfinite(fakes).all() and np.isfinite(reals).all()   # every photo has its landmarks
+    assert np.median(fakes) > np.median(reals)
 
 
 def test_add_landmark_head_needs_both_classes_with_faces(tmp_path, monkeypatch):

@@ -15,7 +15,12 @@ from tests.images import astronaut, coffee
 
 
 def _face_crop() -> np.ndarray:
-    return np.asarray(Image.fromarray(astronaut()[30:330, 110:410]).resize((256, 256), Image.BILINEAR))
+    """The astronaut's face as the server crops it (the finder looks where the crop rule puts the face)."""
+    from server.detector.faces import FaceDetector
+    from server.detector.pipeline import served_crops
+
+    photo = astronaut()
+    return served_crops(photo, FaceDetector().detect(photo)[:1], 256)[0]
 
 
 def test_features_measure_colour_texture_and_layout_at_the_points():
@@ -43,6 +48,9 @@ def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
     assert 0 < points[:, 0].min() and points[:, 0].max() < 256 and 0 < points[:, 1].min()
     rows, found = finder.features(np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))]))
     assert found.tolist() == [True, False] and rows[0].any() and not rows[1].any()
+    # the eyes lie in the upper half and the chin near the bottom, as the crop rule places a face
+    eyes, chin = points[[33, 263]], points[152]
+    assert eyes[:, 1].max() < 140 and chin[1] > 170, (eyes, chin)
 
 
 def test_soft_or_lets_either_call_it_fake_and_keeps_the_cnn_without_landmarks():
