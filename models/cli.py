@@ -64,6 +64,31 @@ def print_robustness(rows: list[dict] | None) -> None:
                    f"accuracy={row['accuracy']:.3f} false_positive_rate={row['false_positive_rate']:.3f}")
 
 
+def publish(build, out: Path | None, version: str, promote: bool, command: str) -> dict:
+    """Write a model with `build(folder)` to --out, or as a registry version (the champion with
+    --promote), then print its threshold, band and figures. Returns its metadata."""
+    from .registry_cli import instance_registry
+
+    if out:
+        metadata = build(Path(out))
+        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
+    else:
+        registry = instance_registry()
+        with registry.staging(version) as staging:
+            metadata = build(staging)
+        click.echo(f"registered {version} in {registry.root}")
+        if promote:
+            registry.promote(version, note=f"deepfake-guard {command} --promote")
+            click.echo(f"{version} is now the champion")
+        else:
+            click.echo(f"serve it with: deepfake-guard models promote {version}")
+    click.echo(f"threshold {metadata['threshold']:.3f}, uncertain band {metadata['uncertain_band']}")
+    for name, report in metadata["metrics"].items():
+        print_report(name, report)
+    print_robustness((metadata.get("robustness") or {}).get("rows"))
+    return metadata
+
+
 def _init_model(init: str | None) -> tuple[Path | None, str | None]:
     """--init as a .keras file, a model folder or a registry version → (keras file, parent version)."""
     if not init:
@@ -116,7 +141,6 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
     quiet_tensorflow()
     from .bundle import copy_history, new_version, write_model_folder
-    from .registry_cli import instance_registry
     from .train import fit
     from .trainset import assemble
 
@@ -183,23 +207,7 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
         copy_history(checkpoints, folder)
         return metadata
 
-    if out:
-        metadata = build(Path(out))
-        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
-    else:
-        registry = instance_registry()
-        with registry.staging(version) as staging:
-            metadata = build(staging)
-        click.echo(f"registered {version} in {registry.root}")
-        if promote:
-            registry.promote(version, note="deepfake-guard train --promote")
-            click.echo(f"{version} is now the champion")
-        else:
-            click.echo(f"serve it with: deepfake-guard models promote {version}")
-    click.echo(f"threshold {metadata['threshold']:.3f}, uncertain band {metadata['uncertain_band']}")
-    for name, report in metadata["metrics"].items():
-        print_report(name, report)
-    print_robustness((metadata.get("robustness") or {}).get("rows"))
+    publish(build, out, version, promote, "train")
 
 
 def _split_seed(training_data: dict) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, print_report, print_robustness, quiet_tensorflow, \
-    synthetic_data, synthetic_holdout
+from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, publish, quiet_tensorflow, synthetic_data, \
+    synthetic_holdout
 
 
 def _synthetic_counts(metadata: dict) -> dict | None:
@@ -42,7 +42,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     from .bundle import copy_history, write_model_folder
     from .evaluate import resolve_model
     from .landmark_head import fit_head, head_set
-    from .registry_cli import instance_dir, instance_registry
+    from .registry_cli import instance_dir
     from .trainset import assemble
 
     if out and promote:
@@ -108,21 +108,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
         copy_history(folder, target)
         return written
 
-    if out:
-        written = build(Path(out))
-        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
-    else:
-        registry = instance_registry()
-        with registry.staging(version) as staging:
-            written = build(staging)
-        click.echo(f"registered {version} in {registry.root}")
-        if promote:
-            registry.promote(version, note="deepfake-guard add-landmark-head --promote")
-            click.echo(f"{version} is now the champion")
-    click.echo(f"threshold {written['threshold']:.3f}, uncertain band {written['uncertain_band']}")
-    for name, report in written["metrics"].items():
-        print_report(name, report)
-    print_robustness((written.get("robustness") or {}).get("rows"))
+    publish(build, out, version, promote, "add-landmark-head")
 
 
 def _subset(split, keep: list[bool]):

@@ -92,7 +92,7 @@ class HeadWeights:
         return weights
 
 
-def crop_face(size: int) -> Face:
+def face_in_crop(size: int) -> Face:
     """Where a served crop puts its face (server/detector/crops.py: the square is FACE_CROP_SCALE × the
     face, raised by FACE_CROP_RAISE), as a level Face for FaceMesh's region of interest."""
     extent = size / FACE_CROP_SCALE
@@ -119,7 +119,7 @@ class LandmarkFinder:
 
     def points(self, crop: np.ndarray) -> np.ndarray | None:
         with self._lock:
-            return self._landmarker.landmarks(crop, crop_face(max(crop.shape[:2])))
+            return self._landmarker.landmarks(crop, face_in_crop(max(crop.shape[:2])))
 
     def features(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N×FEATURES landmark features, N found flags) of N crops; rows without landmarks are zeros."""
