@@ -10,6 +10,7 @@ import click
 
 from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, publish, quiet_tensorflow, synthetic_data, \
     synthetic_holdout
+from .report import fmt
 
 
 def _synthetic_counts(metadata: dict) -> dict | None:
@@ -83,8 +84,8 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
         weights, record = fit_head(scored(f"{Path(data_dir).name} train", own.splits["Train"]), validation)
     except ValueError as error:
         raise click.ClickException(str(error))
-    for name, auc in record["validation_auc"]["with_head"].items():
-        click.echo(f"{name}: ROC AUC {record['validation_auc']['cnn_alone'][name]:.3f} (CNN alone) → {auc:.3f} "
+    for name, auc in record["validation_auc"]["with_head"].items():   # None: a set with one class only
+        click.echo(f"{name}: ROC AUC {fmt(record['validation_auc']['cnn_alone'][name])} (CNN alone) → {fmt(auc)} "
                    f"(with the head, offset {weights.offset:+.1f})")
 
     version = version or f"{info.version}-head"
@@ -108,7 +109,10 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
         copy_history(folder, target)
         return written
 
-    publish(build, out, version, promote, "add-landmark-head")
+    try:
+        publish(build, out, version, promote, "add-landmark-head")
+    except ValueError as error:   # e.g. a validation split with one class: no threshold can be chosen
+        raise click.ClickException(str(error))
 
 
 def _subset(split, keep: list[bool]):

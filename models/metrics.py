@@ -13,6 +13,10 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
     Ties go to the threshold nearest 0.5, so a well-calibrated model keeps the natural cut.
     """
+    if len(np.unique(labels)) < 2:
+        raise ValueError(f"choosing a threshold needs real and fake images in the validation data; it has "
+                         f"{int(np.sum(np.asarray(labels) == 0))} real and {int(np.sum(np.asarray(labels) == 1))} "
+                         "fake: add the missing class to the Validation split")
     fpr, tpr, thresholds = sk.roc_curve(labels, scores)
     finite = np.isfinite(thresholds)
     j = (tpr - fpr)[finite]

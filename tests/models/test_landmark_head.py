@@ -19,11 +19,11 @@ from tests.models.tiny_data import write_real_faces
 COUNTS = {"Train": 16, "Validation": 8, "Test": 8}
 
 
-def _faces_with_smoothed_fakes(root):
+def _faces_with_smoothed_fakes(root, fake_splits=tuple(COUNTS)):
     """Real: framings of the package portraits. Fake: other framings with smoothed skin (a GAN-like look)."""
     write_real_faces(root, COUNTS, seed=1)
     source = write_real_faces(root.parent / "to-smooth", COUNTS, seed=2)
-    for split in COUNTS:
+    for split in fake_splits:
         (root / split / "Fake").mkdir()
         for path in sorted((source / split / "Real").glob("*.jpg")):
             with Image.open(path) as image:
@@ -78,3 +78,15 @@ def test_add_landmark_head_needs_both_classes_with_faces(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["add-landmark-head", "--model", str(models.DEFAULT_MODEL_DIR), "--data",
                                        str(data), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "needs real and fake photos" in result.output
+
+
+@pytest.mark.slow
+def test_a_validation_split_without_fakes_is_reported_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFG_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.chdir(tmp_path)
+    data = _faces_with_smoothed_fakes(tmp_path / "faces", fake_splits=("Train",))
+    result = CliRunner().invoke(main, ["add-landmark-head", "--model", str(models.DEFAULT_MODEL_DIR), "--data",
+                                       str(data), "--out", str(tmp_path / "out")])
+    assert "faces validation: ROC AUC n/a (CNN alone) → n/a" in result.output   # no AUC to choose an offset by
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert "needs real and fake images in the validation data; it has 8 real and 0 fake" in result.output
