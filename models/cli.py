@@ -69,13 +69,18 @@ def publish(build, out: Path | None, version: str, promote: bool, command: str) 
     --promote), then print its threshold, band and figures. Returns its metadata."""
     from .registry_cli import instance_registry
 
+    try:
+        if out:
+            metadata = build(Path(out))
+        else:
+            registry = instance_registry()
+            with registry.staging(version) as staging:
+                metadata = build(staging)
+    except ValueError as error:   # e.g. a validation split with one class: no threshold can be chosen
+        raise click.ClickException(str(error))
     if out:
-        metadata = build(Path(out))
         click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
     else:
-        registry = instance_registry()
-        with registry.staging(version) as staging:
-            metadata = build(staging)
         click.echo(f"registered {version} in {registry.root}")
         if promote:
             registry.promote(version, note=f"deepfake-guard {command} --promote")
