@@ -12,7 +12,6 @@ Numpy and LiteRT only: serving workers load no TensorFlow and no scikit-learn.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,12 +113,10 @@ class LandmarkFinder:
     def __init__(self, num_threads: int = 1) -> None:
         from .landmarks import FaceLandmarker
 
-        self._landmarker = FaceLandmarker(num_threads=num_threads)
-        self._lock = threading.Lock()
+        self._landmarker = FaceLandmarker(num_threads=num_threads)   # thread-safe: it locks its interpreter
 
     def points(self, crop: np.ndarray) -> np.ndarray | None:
-        with self._lock:
-            return self._landmarker.landmarks(crop, face_in_crop(max(crop.shape[:2])))
+        return self._landmarker.landmarks(crop, face_in_crop(max(crop.shape[:2])))
 
     def features(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N×FEATURES landmark features, N found flags) of N crops; rows without landmarks are zeros."""
