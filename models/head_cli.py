@@ -12,6 +12,8 @@ from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, publish, quiet_tensorfl
     synthetic_holdout
 from .report import fmt
 
+HEAD_SUFFIX = " + landmark head"   # a model that had a head gets this one instead (its CNN alone is refitted)
+
 
 def _synthetic_counts(metadata: dict) -> dict | None:
     """The synthetic set's counts the model was trained with (its Validation split picks the offset)."""
@@ -92,7 +94,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     command = "deepfake-guard " + shlex.join(sys.argv[1:])
     description = {key: metadata[key] for key in ("architecture", "training_data", "training") if key in metadata}
     description.update({
-        "architecture": f"{metadata.get('architecture')} + landmark head",
+        "architecture": f"{str(metadata.get('architecture')).removesuffix(HEAD_SUFFIX)}{HEAD_SUFFIX}",
         "parent_version": info.version,
         "rebuild_command": "\n".join(filter(None, [metadata.get("rebuild_command"),
                                                    f"# then, with {info.version} in {folder}:", command])),

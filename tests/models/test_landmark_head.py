@@ -45,6 +45,9 @@ def test_add_landmark_head_fits_saves_and_serves_a_head(tmp_path, monkeypatch):
     parent = json.loads((models.DEFAULT_MODEL_DIR / "metadata.json").read_text())
     head = metadata["landmark_head"]
     assert metadata["parent_version"] == parent["version"] and metadata["version"] == "headed-1"
+    # the shipped default already has a head: the new one replaces it (fitted beside the CNN alone)
+    assert parent["architecture"].endswith(" + landmark head")
+    assert metadata["architecture"] == parent["architecture"]
     assert head["train_balance"] == {"Real": 16, "Fake": 16} and head["offset"] in OFFSETS
     assert set(head["validation_auc"]["with_head"]) == {"faces validation"}
     # smoothed skin is plain in the texture at the landmarks: the head must find it
