@@ -27,7 +27,8 @@ from server.intake import decode_image
 
 from .data import Split
 
-PREP_VERSION = 1                 # bump when crops or fakes change: old cache entries are then ignored
+# bump when crops or fakes change: old cache entries are then ignored (2: faces enlarged up to 2×)
+PREP_VERSION = 2
 MAX_PIXELS = 50_000_000          # the server's default DFG_MAX_PIXELS
 SELF_BLENDED_TEST = "self_blended_test"
 SELF_BLEND_KIND = "self_blend"   # the kind of fake (Split.kinds) of a self-blended one

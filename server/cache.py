@@ -37,7 +37,7 @@ def pipeline_fingerprint(settings: Settings) -> str:
     """16 hex digits naming everything besides the model that decides a check's result."""
     parts = {"revision": PIPELINE_REVISION, "face_min_score": settings.face_min_score,
              "max_faces": settings.max_faces, "max_pixels": settings.max_pixels,
-             "crop": [crops.FACE_CROP_SCALE, crops.FACE_CROP_RAISE, crops.CROP_SIZE]}
+             "crop": [crops.FACE_CROP_SCALE, crops.FACE_CROP_RAISE, crops.CROP_SIZE, crops.MAX_ENLARGEMENT]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -10,7 +10,8 @@ from matplotlib import cbook
 from PIL import Image
 from skimage import data
 
-from server.detector.crops import CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, crop_face, face_square
+from server.detector.crops import (CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, MAX_ENLARGEMENT, crop_face,
+                                  face_square)
 from server.detector.faces import FULL_RANGE, SHORT_RANGE, Face, FaceDetector, ssd_anchors
 
 # Face boxes (x, y, w, h) read by eye off saved crops: brows to chin, cheek to cheek.
@@ -175,9 +176,11 @@ def test_crop_face_shape_and_dtype(detector):
     assert crop_face(image, face, size=128).shape == (128, 128, 3)  # a Face works as the box too
 
 
-def test_small_face_gets_context_not_enlargement_and_stays_inside():
-    x, y, side, _ = face_square((900, 20, 60, 60), (1000, 800))  # 1.62 × 60 = 97 px < 256
-    assert side == CROP_SIZE  # crop_face will not enlarge the face's pixels
+def test_a_small_face_is_enlarged_at_most_twice_and_stays_inside():
+    x, y, side, _ = face_square((500, 300, 100, 100), (1000, 800))  # 1.62 × 100 = 162 px: enlarged 256/162×
+    assert side == round(FACE_CROP_SCALE * 100)
+    x, y, side, _ = face_square((900, 20, 60, 60), (1000, 800))  # 1.62 × 60 = 97 px: would need 2.6×
+    assert side == CROP_SIZE // MAX_ENLARGEMENT == 128  # crop_face enlarges it 2×, with context around it
     assert 0 <= x and x + side <= 1000 and 0 <= y and y + side <= 800  # moved inside, nothing padded
     assert x <= 900 and x + side >= 960 and y <= 20 and y + side >= 80  # the face is still in it
     assert face_square((0, 0, 10, 10), (100, 60))[2] == 100  # never wider than the image's longer side
@@ -187,12 +190,13 @@ def test_crop_face_pads_by_repeating_the_edge_only_where_the_image_is_too_small(
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)  # H 30 × W 40
     box = (0, 0, 20, 20)
-    x, y, side, _ = face_square(box, (40, 30))
-    assert side == 40 and x == 0 and y < 0  # fits the width (moved inside), not the height
-    crop = crop_face(image, box, size=side)  # 1:1, so padding widths are exact
+    size = 32                                # 1.62 × 20: crop_face cuts it 1:1, so padding widths are exact
+    x, y, side, _ = face_square(box, (40, 30), min_side=size // MAX_ENLARGEMENT)
+    assert side == size and x == 0 and y < 0  # fits the width (moved inside), not the height
+    crop = crop_face(image, box, size=size)
     top = -y
     assert (crop[:top] == crop[top]).all()  # rows above the image repeat the first image row
-    np.testing.assert_array_equal(crop[top:], image[:side - top, :40])
+    np.testing.assert_array_equal(crop[top:], image[:side - top, :side])
 
 
 @pytest.mark.parametrize("photo", [data.astronaut, _grace])

@@ -53,6 +53,30 @@ def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
     assert eyes[:, 1].max() < 140 and chin[1] > 170, (eyes, chin)
 
 
+@pytest.mark.parametrize("shrink", [0.65, 0.5])
+def test_a_small_face_in_a_big_photo_is_cropped_at_the_scale_of_a_large_one(shrink):
+    """The crop rule enlarges a small face (up to 2×, server/detector/crops.py), so FaceMesh finds it
+    where it finds a large one and the model sees the face at the size it learned."""
+    from server.detector.faces import FaceDetector
+    from server.detector.pipeline import served_crops
+
+    finder, large = LandmarkFinder(), _face_crop()
+    side = round(256 * shrink)                        # the astronaut's face, ~100 and ~80 px wide
+    photo = np.array(Image.fromarray(coffee()).resize((900, 700)))
+    photo[300:300 + side, 500:500 + side] = np.asarray(Image.fromarray(large).resize((side, side), Image.LANCZOS))
+    faces = FaceDetector().detect(photo)
+    assert len(faces) == 1
+    crop = served_crops(photo, faces, 256)[0]
+    points, reference = finder.points(crop), finder.points(large)
+    assert points is not None, "FaceMesh found no face where the crop rule puts it"
+
+    def eye_distance(p: np.ndarray) -> float:
+        return float(np.linalg.norm(p[33] - p[263]))
+
+    assert eye_distance(points) == pytest.approx(eye_distance(reference), rel=0.1)
+    assert np.median(np.linalg.norm(points - reference, axis=1)) < 12   # the same framing, a few px apart
+
+
 def test_soft_or_lets_either_call_it_fake_and_keeps_the_cnn_without_landmarks():
     cnn = np.array([0.2, 0.2, 0.9, 0.5])
     head = np.array([-np.inf, 3.0, -5.0, 0.0])
