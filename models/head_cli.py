@@ -29,8 +29,9 @@ def _synthetic_counts(metadata: dict) -> dict | None:
               help="The head learns DIR's Train photos, Real against Fake (a face in each).")
 @click.option("--self-blend", is_flag=True, help="Also weigh self-blended fakes of DIR when choosing the offset, "
                                                   "and report on them (as the model was trained).")
-@click.option("--synthetic", is_flag=True, help="Also weigh the synthetic set when choosing the offset, and report "
-                                                "on its holdout.")
+@click.option("--synthetic", is_flag=True, help="Also learn the synthetic set's Train reals as real photos, weigh "
+                                                "its validation split when choosing the offset, and report on its "
+                                                "holdout.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write a plain model folder here instead of registering a version.")
 @click.option("--version", help="Version of the new model (default: the model's version + '-head').")
@@ -44,7 +45,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     from .architectures import load_keras
     from .bundle import copy_history, write_model_folder
     from .evaluate import resolve_model
-    from .landmark_head import fit_head, head_set
+    from .landmark_head import fit_head, head_set, joined
     from .registry_cli import instance_dir
     from .trainset import assemble
 
@@ -79,11 +80,15 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
         blended = full.calibration   # DIR's validation photos with their self-blended fakes
         keep = [label == 0 or kind == "self_blend" for label, kind in zip(blended.labels, blended.kind_list())]
         validation.append(scored("self-blended validation", _subset(blended, keep)))
+    train = scored(f"{Path(data_dir).name} train", own.splits["Train"])
     if synthetic:
         synthetic_only = assemble(None, synthetic_dir, None, face_crop, 0, seed, CACHE_DIR.parent)
         validation.append(scored("synthetic validation", synthetic_only.splits["Validation"]))
+        # its real photos are photos too: the head learns not to call their faces GAN-made
+        photos = synthetic_only.splits["Train"]
+        train = joined(train, scored("synthetic train reals", _subset(photos, [label == 0 for label in photos.labels])))
     try:
-        weights, record = fit_head(scored(f"{Path(data_dir).name} train", own.splits["Train"]), validation)
+        weights, record = fit_head(train, validation)
     except ValueError as error:
         raise click.ClickException(str(error))
     for name, auc in record["validation_auc"]["with_head"].items():   # None: a set with one class only

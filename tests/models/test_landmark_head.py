@@ -49,6 +49,7 @@ def test_add_landmark_head_fits_saves_and_serves_a_head(tmp_path, monkeypatch):
     assert parent["architecture"].endswith(" + landmark head")
     assert metadata["architecture"] == parent["architecture"]
     assert head["train_balance"] == {"Real": 16, "Fake": 16} and head["offset"] in OFFSETS
+    assert head["trained_on"] == "faces train"   # no --synthetic: the data folder's photos alone
     assert set(head["validation_auc"]["with_head"]) == {"faces validation"}
     # smoothed skin is plain in the texture at the landmarks: the head must find it
     assert head["validation_auc"]["with_head"]["faces validation"] >= 0.9, head
