@@ -94,3 +94,26 @@ def test_a_validation_split_without_fakes_is_reported_not_a_traceback(tmp_path, 
     assert "faces validation: ROC AUC n/a (CNN alone) → n/a" in result.output   # no AUC to choose an offset by
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     assert "needs real and fake images in the validation data; it has 8 real and 0 fake" in result.output
+
+
+def test_a_second_set_of_real_photos_joins_the_heads_training():
+    """add-landmark-head --synthetic adds the synthetic set's Train reals to the head's training set."""
+    from models.landmark_head import HeadSet, fit_head, joined
+    from server.detector.landmark_head import FEATURES
+
+    rng = np.random.default_rng(0)
+
+    def head_set(name: str, labels: list[int]) -> HeadSet:
+        labels = np.asarray(labels)
+        features = (rng.normal(size=(len(labels), FEATURES)) + labels[:, None]).astype(np.float32)
+        return HeadSet(name, labels, np.full(len(labels), 0.5), features, np.ones(len(labels), bool))
+
+    own, reals = head_set("faces train", [0] * 10 + [1] * 10), head_set("synthetic train reals", [0] * 7)
+    reals.found[-2:] = False                                   # two photos without a face
+    both = joined(own, reals)
+    assert both.name == "faces train + synthetic train reals"
+    np.testing.assert_array_equal(both.labels, np.r_[own.labels, reals.labels])
+    np.testing.assert_array_equal(both.features[20:], reals.features)
+    _, record = fit_head(both, [own])
+    assert record["trained_on"] == both.name
+    assert record["train_balance"] == {"Real": 15, "Fake": 10} and record["train_without_landmarks"] == 2
