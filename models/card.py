@@ -91,9 +91,9 @@ def _head_lines(head: dict | None) -> list[str]:
                         for name, auc in (aucs.get("with_head") or {}).items())
     trained_on = head.get("trained_on") or "the Train photos"
     return [f"- Landmark head: {head.get('model')} on {head.get('features')}, fitted on {trained_on} "
-            f"(data folder `{head.get('data')}`; {balance_text(balance)}); added to the CNN by a soft OR of their logits with "
-            f"offset {head['offset']:+.1f} ({head.get('offset_rule')}). Validation ROC AUC, CNN alone → with the "
-            f"head: {changes}."]
+            f"(data folder `{head.get('data')}`; {balance_text(balance)}); added to the CNN by a soft OR of their "
+            f"logits with offset {head['offset']:+.1f} ({head.get('offset_rule')}). Validation ROC AUC, CNN alone → "
+            f"with the head: {changes}."]
 
 
 def _sources(data: dict) -> list[dict]:
