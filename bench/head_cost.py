@@ -3,9 +3,9 @@
 Both sides score the same 256² face crops (bench.inputs' face JPEGs, decoded and cropped as the
 server does) through `Classifier.predict` with the server's runtime threads (1); the runs
 alternate call by call so a noisy machine favours neither. "without" is the same model folder
-minus its landmark_head.npz.
+minus its landmark_head.npz, or with `--against` another model folder (e.g. the previous default).
 
-    python -m bench.head_cost [--model DIR] [--calls 200]
+    python -m bench.head_cost [--model DIR] [--against DIR] [--calls 200]
 """
 from __future__ import annotations
 
@@ -41,15 +41,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=models.DEFAULT_MODEL_DIR)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--against", type=Path, help="compare with this model folder instead of the model minus "
+                                                     "its head")
     args = parser.parse_args(argv)
-    if not (args.model / HEAD_FILE).is_file():
+    if args.against is None and not (args.model / HEAD_FILE).is_file():
         raise SystemExit(f"{args.model} has no {HEAD_FILE}: nothing to compare")
     with tempfile.TemporaryDirectory() as scratch:
-        plain_dir = Path(scratch) / "without-head"
-        shutil.copytree(args.model, plain_dir)
-        (plain_dir / HEAD_FILE).unlink()
-        sides = {"with head": Classifier(args.model, threads=1), "without": Classifier(plain_dir, threads=1)}
-        crops = _crops(sides["with head"].info.input_size)
+        first = Classifier(args.model, threads=1)
+        if args.against is not None:
+            other = Classifier(args.against, threads=1)
+            if other.version == first.version:
+                raise SystemExit(f"{args.model} and {args.against} are the same version, {first.version}")
+            sides = {first.version: first, other.version: other}
+        else:
+            plain_dir = Path(scratch) / "without-head"
+            shutil.copytree(args.model, plain_dir)
+            (plain_dir / HEAD_FILE).unlink()
+            sides = {"with head": first, "without": Classifier(plain_dir, threads=1)}
+        crops = _crops(first.info.input_size)
         times: dict[str, list[float]] = {name: [] for name in sides}
         for call in range(args.calls + 10):           # the first 10 calls of each side warm up
             for name, classifier in (sides.items() if call % 2 else reversed(sides.items())):
@@ -60,12 +69,14 @@ def main(argv: list[str] | None = None) -> None:
                     times[name].append(time.perf_counter() - started)
     print(f"{args.model}: Classifier.predict on one 256² face crop, 1 runtime thread, {args.calls} alternating "
           f"calls per side, {len(crops)} different crops")
-    print(f"{'':>10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    width = max(10, *(len(name) for name in times))
+    print(f"{'':>{width}} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for name, values in times.items():
         ms = np.asarray(values) * 1000
-        print(f"{name:>10} {np.median(ms):8.2f} {np.percentile(ms, 95):8.2f} {ms.mean():8.2f}")
-    extra = np.median(times["with head"]) - np.median(times["without"])
-    print(f"the head adds {extra * 1000:.2f} ms per face (median)")
+        print(f"{name:>{width}} {np.median(ms):8.2f} {np.percentile(ms, 95):8.2f} {ms.mean():8.2f}")
+    (name, values), (other, baseline) = times.items()
+    print(f"{name} takes {(np.median(values) - np.median(baseline)) * 1000:+.2f} ms per face against {other} "
+          "(median)")
 
 
 if __name__ == "__main__":

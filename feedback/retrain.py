@@ -229,7 +229,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
         metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
                                       description, version, history=result.history,
                                       reencode_quality=champion.info.reencode_quality, face_crop=face_crop,
-                                      head=head)
+                                      head=head, canonical=champion.info.canonical_orientation)   # as its head saw
         challenger = Classifier(folder, threads=settings.runtime_threads)
         metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
                    "challenger": evaluate_model(challenger, base.holdout, feedback)}

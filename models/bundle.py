@@ -10,6 +10,7 @@ import numpy as np
 
 from server.detector.classifier import METADATA_FILE, RUNTIME_FILE, Runtime, probe_batch
 from server.detector.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
+from server.detector.orientation import canonical_orientation
 
 from .card import write_card
 from .data import Split, load_images
@@ -43,7 +44,7 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
                        description: dict, version: str | None = None, history: dict | None = None,
                        reencode_quality: int | None = None, calibration: tuple[float, tuple[float, float]] | None = None,
                        robustness: bool = True, face_crop: bool = False, validation_name: str = "the validation split",
-                       head: HeadWeights | None = None) -> dict:
+                       head: HeadWeights | None = None, canonical: bool = True) -> dict:
     """Export, calibrate on validation data, evaluate on each test set and write the folder.
 
     Args:
@@ -64,6 +65,8 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
             data rule so that `evaluate` prepares test data the same way.
         head: a landmark head (server/detector/landmark_head.py) to save with the model; the
             threshold, band and every figure are then those of the CNN and the head together.
+        canonical: every crop is turned to its canonical orientation before it is scored
+            (server/detector/orientation.py), here and by the server: a mirror image scores the same.
 
     Returns:
         The metadata written to metadata.json.
@@ -80,6 +83,8 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         scorer = LandmarkHead(head, num_threads=2)
 
     def predict(images: np.ndarray) -> np.ndarray:
+        if canonical:
+            images = canonical_orientation(images)
         probabilities = runtime.predict(images)
         return scorer.combine(probabilities, images) if scorer else probabilities
 
@@ -109,7 +114,10 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
                  "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
                           f"quality {reencode_quality} before training, evaluation and serving")
                  if reencode_quality else "images used as decoded, no re-encode",
-                 "face_crop": face_crop}
+                 "face_crop": face_crop, "canonical_orientation": canonical}
+    if canonical:
+        data_rule["orientation_rule"] = ("every crop mirrored left to right where that puts its brighter side left, "
+                                         "before scoring: a crop and its mirror image score the same")
     if face_crop:
         data_rule["face_crop_rule"] = ("every image went through the server's decode, face detector and crop "
                                        "(its top face; the whole image when none) before training and evaluation")

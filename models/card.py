@@ -75,6 +75,9 @@ def _header(metadata: dict) -> list[str]:
     lines += _head_lines(metadata.get("landmark_head"))
     if rule:
         lines.append(f"- Data rule: {rule}.")
+    orientation = (metadata.get("data_rule") or {}).get("orientation_rule")
+    if orientation:
+        lines.append(f"- Orientation: {orientation} (server/detector/orientation.py).")
     lines += _training_lines(metadata)
     if metadata.get("parity_max_abs_diff") is not None:
         lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "

@@ -223,8 +223,13 @@ def _split_seed(training_data: dict) -> int:
     return 1337
 
 
+def _drop(rows: list[dict] | None, condition: str) -> float | None:
+    return next((row.get("auc_drop") for row in rows or [] if row["condition"] == condition), None)
+
+
 def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
-    """Test sets × models: ROC AUC, accuracy, precision, recall, band coverage, AUC drop under JPEG q60 + 0.5×."""
+    """Test sets × models: ROC AUC, accuracy, precision, recall, band coverage, AUC drop under JPEG q60 + 0.5× and
+    under a mirror image."""
     versions = list(results)
     sets = list(dict.fromkeys(name for by_set in results.values() for name in by_set))
     head = f"{'test set':>22} {'figure':>26} " + " ".join(f"{v[:24]:>24}" for v in versions)
@@ -232,7 +237,8 @@ def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
     figures = (("ROC AUC", lambda r, rows: r["roc_auc"]), ("accuracy", lambda r, rows: r["accuracy"]),
                ("precision", lambda r, rows: r["precision"]), ("recall", lambda r, rows: r["recall"]),
                ("uncertain band coverage", lambda r, rows: r.get("band_coverage")),
-               ("AUC drop JPEG q60+0.5x", lambda r, rows: (rows or [{}])[-1].get("auc_drop")))
+               ("AUC drop JPEG q60+0.5x", lambda r, rows: _drop(rows, "jpeg_q60+resize_0.5x")),
+               ("AUC drop mirrored", lambda r, rows: _drop(rows, "mirror")))
     for name in sets:
         for label, figure in figures:
             cells = []

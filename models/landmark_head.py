@@ -13,14 +13,15 @@ gain on one kind of fake is not bought with a larger loss on another.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from server.detector.landmark_head import HeadWeights, LandmarkFinder, soft_or
+from server.detector.landmark_head import FEATURE_VERSION, HeadWeights, LandmarkFinder, head_inputs, soft_or
+from server.detector.orientation import canonical_orientation
 
 from .data import Split, load_images
 
@@ -45,8 +46,9 @@ class HeadSet:
 
 def head_set(name: str, split: Split, cnn_predict, finder: LandmarkFinder, size: int,
              reencode_quality: int | None) -> HeadSet:
-    """Load a split as evaluation does (data rule included) and score it with the CNN and the landmarks."""
-    images = load_images(split.paths, size, reencode_quality)
+    """Load a split as evaluation does (data rule included, each image in its canonical orientation, as the
+    model the head joins scores it) and score it with the CNN and the landmarks."""
+    images = canonical_orientation(load_images(split.paths, size, reencode_quality))
     features, found = finder.features(images)
     return HeadSet(name, np.asarray(split.labels, int), cnn_predict(images), features, found)
 
@@ -60,7 +62,7 @@ def joined(first: HeadSet, second: HeadSet) -> HeadSet:
 
 def fit_weights(train: HeadSet, c: float = HEAD_C) -> HeadWeights:
     """Standardise, then a logistic regression on the rows that have landmarks (offset 0)."""
-    rows, labels = train.features[train.found], train.labels[train.found]
+    rows, labels = head_inputs(train.features[train.found], FEATURE_VERSION), train.labels[train.found]
     if len(np.unique(labels)) < 2:
         raise ValueError(f"the landmark head needs real and fake photos with a face in {train.name}; found "
                          f"{int((labels == 0).sum())} real and {int((labels == 1).sum())} fake")
@@ -95,11 +97,12 @@ def fit_head(train: HeadSet, validation: list[HeadSet]) -> tuple[HeadWeights, di
     started = time.perf_counter()
     weights = fit_weights(train)
     offset, tried = choose_offset(weights, validation)
-    weights = HeadWeights(weights.mean, weights.scale, weights.coef, weights.intercept, offset)
+    weights = replace(weights, offset=offset)
     cnn_only = {s.name: _auc(s.labels, s.cnn) for s in validation}
     chosen = next(row for row in tried if row["offset"] == offset)
-    record = {"features": "colour, texture, local contrast and position at the 468 FaceMesh landmarks "
-                          "(server/detector/landmark_head.py)",
+    record = {"features": "colour, texture, local contrast and position at the 468 FaceMesh landmarks, each "
+                          "point's averaged with its mirror point's (server/detector/landmark_head.py, "
+                          f"feature version {weights.feature_version})",
               "model": f"logistic regression, C={HEAD_C}", "trained_on": train.name, "train_balance": {
                   "Real": int(((train.labels == 0) & train.found).sum()),
                   "Fake": int(((train.labels == 1) & train.found).sum())},

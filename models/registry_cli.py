@@ -166,7 +166,8 @@ def import_model(path: Path, weights: Path | None, version: str | None, output_i
             metadata = write_model_folder(
                 staging, model, splits["Validation"] if splits else None,
                 {"test": splits["Test"]} if splits else {}, description, version,
-                calibration=None if splits and splits["Validation"].paths else (0.5, (0.5, 0.5)))
+                calibration=None if splits and splits["Validation"].paths else (0.5, (0.5, 0.5)),
+                canonical=False)   # served as it was built: the same outputs as where it came from
     except RegistryError as error:
         raise click.ClickException(str(error))
     click.echo(f"registered {version} ({source_format}{'; output flipped to P(fake)' if output_is == 'real' else ''}); "

@@ -10,7 +10,7 @@ import io
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from .metrics import classification_report
 
@@ -24,6 +24,7 @@ CONDITIONS = {
     "resize_0.5x": f"downscale to {RESIZE_FACTOR}× (antialiased), back up bilinear",
     "blur": f"Gaussian blur, sigma {BLUR_SIGMA} px",
     "jpeg_q60+resize_0.5x": f"downscale to {RESIZE_FACTOR}×, JPEG q{JPEG_QUALITY} at that size, back up",
+    "mirror": "mirrored left to right (a selfie camera, or a repost made to dodge a detector)",
 }
 
 
@@ -52,6 +53,7 @@ _APPLY: dict[str, Callable[[Image.Image], Image.Image]] = {
     "resize_0.5x": _resize,
     "blur": _blur,
     "jpeg_q60+resize_0.5x": lambda image: _resize(image, jpeg),
+    "mirror": ImageOps.mirror,
 }
 
 

@@ -12,6 +12,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from .landmark_head import HeadWeights, LandmarkHead, soft_or
+from .orientation import canonical_orientation
 
 RUNTIME_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
@@ -53,16 +54,19 @@ class ModelInfo:
     input_size: int
     metadata: dict = field(repr=False)
     reencode_quality: int | None = None   # JPEG quality every crop is re-encoded at (None: as decoded)
+    canonical_orientation: bool = False   # every crop is turned to its canonical orientation (orientation.py)
 
     @classmethod
     def read(cls, folder: Path) -> "ModelInfo":
         try:
             metadata = json.loads((folder / METADATA_FILE).read_text())
             low, high = (float(v) for v in metadata["uncertain_band"])
-            quality = (metadata.get("data_rule") or {}).get("reencode_jpeg_quality")
+            rule = metadata.get("data_rule") or {}
+            quality = rule.get("reencode_jpeg_quality")
             info = cls(version=str(metadata["version"]), threshold=float(metadata["threshold"]),
                        uncertain_band=(low, high), input_size=int(metadata["input_size"]),
-                       metadata=metadata, reencode_quality=int(quality) if quality else None)
+                       metadata=metadata, reencode_quality=int(quality) if quality else None,
+                       canonical_orientation=bool(rule.get("canonical_orientation")))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ModelError(f"{folder / METADATA_FILE}: unreadable model metadata ({error})") from error
         if not 0.0 <= low <= info.threshold <= high <= 1.0:
@@ -127,12 +131,23 @@ class Classifier:
         size = self.info.input_size
         if crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
             raise ValueError(f"expected N×{size}×{size}×3 crops, got {crops.shape}")
+        return self.score(self.prepare(crops))
+
+    def prepare(self, crops: np.ndarray) -> np.ndarray:
+        """The crops as the model scores them: turned to their canonical orientation (before the re-encode,
+        whose rounding is not mirror symmetric) and re-encoded, as the model's data rule says."""
+        if self.info.canonical_orientation:
+            crops = canonical_orientation(crops)
         if self.info.reencode_quality:
             crops = reencode_jpeg(crops, self.info.reencode_quality)
-        return self.score(crops)
+        if self.info.canonical_orientation:
+            crops = canonical_orientation(crops)   # a near tie may lean the other way after the re-encode
+        return crops
 
     def score(self, crops: np.ndarray) -> np.ndarray:
-        """Score crops that already went through the data rule (evaluation loads them that way)."""
+        """Score crops that already went through the data rule's re-encode (evaluation loads them that way)."""
+        if self.info.canonical_orientation:
+            crops = canonical_orientation(crops)
         if self.head is None:
             return self.runtime.predict(crops)
         head_logits = self._beside.submit(self.head.logits, crops)

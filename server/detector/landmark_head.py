@@ -9,9 +9,16 @@ Its evidence is added to the CNN's by a soft OR of their logits,
 
 so either one alone can call a crop fake, and a crop without landmarks keeps the CNN's score.
 Numpy and LiteRT only: serving workers load no TensorFlow and no scikit-learn.
+
+Since feature version 2 the head weighs both sides of a face alike: each point's features are
+averaged with those of its mirror point (facemesh_mirror.json, measured by models.mirror_points).
+A head fitted on faces as photographed learned which side was which and lost ROC AUC 0.878 → 0.751
+on mirrored faces-gan Test faces; scored on crops turned to one orientation (orientation.py) it
+reached 0.840 refitted, and 0.858–0.864 with the mirror average (faces-small_cnn-2's crops).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +28,11 @@ from .crops import FACE_CROP_RAISE, FACE_CROP_SCALE
 from .faces import Face
 
 HEAD_FILE = "landmark_head.npz"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2              # 1: the features as measured; 2: averaged with the mirror points' (both served)
 POINTS = 468
 FEATURES = POINTS * 7            # per point: mean R, G, B (3×3), texture, local contrast (5×5), x, y
+X_BLOCK = 5                      # the block of x / W among the 7
+MIRROR_FILE = Path(__file__).with_name("facemesh_mirror.json")
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _WINDOW = np.arange(-3, 4)       # 7×7 around a point: a 5×5 Laplacian needs one more pixel each side
 _COLOUR = np.arange(-1, 2)
@@ -53,23 +62,57 @@ def landmark_features(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
                            layout.T.reshape(-1)]).astype(np.float32)
 
 
+def mirror_pairing() -> np.ndarray:
+    """POINTS indices: entry i is the point that mirrors point i (itself on the face's midline)."""
+    pairing = np.asarray(json.loads(MIRROR_FILE.read_text())["pairing"], np.int64)
+    if pairing.shape != (POINTS,) or not np.array_equal(pairing[pairing], np.arange(POINTS)):
+        raise ValueError(f"{MIRROR_FILE}: not a pairing of {POINTS} points with their mirror points")
+    return pairing
+
+
+def mirror_averaged(rows: np.ndarray, pairing: np.ndarray) -> np.ndarray:
+    """FEATURES rows (N×FEATURES, or one), each point's features averaged with its mirror point's (x read
+    from the other edge)."""
+    rows = np.asarray(rows, np.float32)
+    blocks = rows.reshape(-1, 7, POINTS)
+    mirrored = blocks[:, :, pairing]
+    mirrored[:, X_BLOCK] = 1.0 - mirrored[:, X_BLOCK]
+    return ((blocks + mirrored) / 2).reshape(rows.shape)
+
+
+_PAIRING = mirror_pairing()
+
+
+def head_inputs(features: np.ndarray, feature_version: int = FEATURE_VERSION) -> np.ndarray:
+    """What a head of `feature_version` reads from landmark_features rows (the fit and the server alike)."""
+    if feature_version == 1:
+        return np.asarray(features, np.float32)
+    return mirror_averaged(features, _PAIRING)
+
+
 @dataclass(frozen=True)
 class HeadWeights:
-    """Standardise (mean, scale), then a linear model (coef, intercept); offset shifts it in the soft OR."""
+    """Standardise (mean, scale), then a linear model (coef, intercept); offset shifts it in the soft OR.
+
+    Its inputs are landmark_features rows; feature_version 2 averages them with their mirror points'
+    first (the fit saw them so).
+    """
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
     offset: float
+    feature_version: int = FEATURE_VERSION
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        return ((features - self.mean) / self.scale) @ self.coef + self.intercept + self.offset
+        inputs = head_inputs(features, self.feature_version)
+        return ((inputs - self.mean) / self.scale) @ self.coef + self.intercept + self.offset
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / HEAD_FILE
         with open(path, "wb") as handle:   # np.savez would append ".npz" to a name without it
-            np.savez(handle, feature_version=FEATURE_VERSION, mean=self.mean, scale=self.scale, coef=self.coef,
+            np.savez(handle, feature_version=self.feature_version, mean=self.mean, scale=self.scale, coef=self.coef,
                      intercept=self.intercept, offset=self.offset)
         return path
 
@@ -81,11 +124,12 @@ class HeadWeights:
             return None
         with np.load(path, allow_pickle=False) as saved:
             version = int(saved["feature_version"])
-            if version != FEATURE_VERSION:
-                raise ValueError(f"{path}: features of version {version}; this server computes version "
+            if version not in (1, FEATURE_VERSION):
+                raise ValueError(f"{path}: features of version {version}; this server computes versions 1 and "
                                  f"{FEATURE_VERSION}. Refit the head (deepfake-guard add-landmark-head).")
             weights = cls(saved["mean"].astype(np.float32), saved["scale"].astype(np.float32),
-                          saved["coef"].astype(np.float32), float(saved["intercept"]), float(saved["offset"]))
+                          saved["coef"].astype(np.float32), float(saved["intercept"]), float(saved["offset"]),
+                          version)
         if not (weights.mean.shape == weights.scale.shape == weights.coef.shape == (FEATURES,)):
             raise ValueError(f"{path}: expected {FEATURES} weights per array, got {weights.coef.shape}")
         return weights

@@ -5,6 +5,7 @@ No timing is asserted (a benchmark prints figures; STYLE.md habit 8).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,18 @@ def test_the_benchmark_runs_every_side_and_writes_table_json_and_plot(tmp_path):
     assert (out / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "benchmark.md").read_text()
     assert "| system | input | clients |" in text and "python -m bench.run --quick" in text
+
+
+def test_the_classifier_cost_bench_compares_two_model_folders(tmp_path, capsys):
+    import models
+    from bench.head_cost import main
+    from server.detector.classifier import ModelInfo
+    from tests.model_versions import model_copy
+
+    other = model_copy(tmp_path / "other", "other-version")
+    main(["--calls", "4", "--against", str(other)])
+    printed = capsys.readouterr().out
+    shipped = ModelInfo.read(models.DEFAULT_MODEL_DIR).version
+    assert f"{shipped} takes" in printed and "against other-version (median)" in printed
+    for name in (shipped, "other-version"):            # a row of p50, p95 and mean milliseconds per side
+        assert re.search(rf"^\s*{re.escape(name)}( +\d+\.\d\d){{3}}$", printed, re.MULTILINE), printed

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from models.registry import Registry
+from models.robustness import CONDITIONS
 from server.cli import main
 from tests.models.tiny_data import write_tiny_set
 
@@ -34,7 +35,7 @@ def test_train_registers_and_evaluate_reports(tmp_path, monkeypatch):
     assert metadata["data_rule"]["reencode_jpeg_quality"] == 90  # user data: the format-shortcut rule is on
     assert metadata["training"]["balance"]["Train"] == {"Real": 10, "Fake": 14}
     assert metadata["training"]["class_weights"]["real"] > 1 > metadata["training"]["class_weights"]["fake"]
-    assert [row["condition"] for row in metadata["robustness"]["rows"]][-1] == "jpeg_q60+resize_0.5x"
+    assert [row["condition"] for row in metadata["robustness"]["rows"]] == list(CONDITIONS)
     assert metadata["parent_version"] is None and metadata["created_at"]
     card = (folder / "MODEL_CARD.md").read_text()
     assert "## Robustness" in card and "![ROC curve](plots/roc.png)" in card and "quality 90" in card
@@ -51,7 +52,7 @@ def test_train_registers_and_evaluate_reports(tmp_path, monkeypatch):
     assert evaluated.exit_code == 0, evaluated.output
     results = json.loads((report_dir / "evaluation.json").read_text())
     assert results["model_version"] == "tiny-v2" and results["metrics"]["n"] == 12
-    assert len(results["robustness"]) == 5 and results["robustness"][0]["auc_drop"] == 0.0
+    assert len(results["robustness"]) == len(CONDITIONS) and results["robustness"][0]["auc_drop"] == 0.0
     assert {f"plots/{name}" for name in ("roc.png", "pr.png", "confusion_matrix.png", "robustness.png")} \
         <= set(results["plots"])
     assert all((report_dir / path).stat().st_size > 1000 for path in results["plots"])

@@ -114,6 +114,7 @@ def test_degradations_do_what_they_say():
     np.testing.assert_array_equal(degrade(image, "resize_0.5x")[0], expected)
     assert _high_frequency(degrade(image, "blur"))[0] < _high_frequency(image)[0]
     assert np.abs(degrade(image, "jpeg_q60").astype(int) - image).mean() < 25
+    np.testing.assert_array_equal(degrade(image, "mirror"), image[:, :, ::-1])
     with pytest.raises(ValueError, match="unknown condition"):
         degrade(image, "rotate")
 

@@ -5,7 +5,7 @@ import numpy as np
 
 import models
 from models.synthetic import make_fake, make_real, sample_photos
-from server.detector.classifier import Classifier, reencode_jpeg
+from server.detector.classifier import Classifier
 
 TOLERANCE = 1e-4
 
@@ -19,9 +19,8 @@ def test_shipped_runtime_matches_keras_within_tolerance():
     rng = np.random.default_rng(7)
     photos = sample_photos()
     batch = np.stack([make_real(rng, photos) for _ in range(4)] + [make_fake(rng, photos)[0] for _ in range(4)])
-    # the classifier applies the model's data rule (a JPEG re-encode of every crop) before scoring
-    quality = classifier.info.reencode_quality
-    seen = reencode_jpeg(batch, quality) if quality else batch
+    # the classifier applies the model's data rule (orientation, a JPEG re-encode of every crop) before scoring
+    seen = classifier.prepare(batch)
     expected = np.asarray(keras_model(seen.astype(np.float32), training=False)).reshape(-1)
     served = classifier.predict(batch)
     assert served.shape == expected.shape == (8,)

@@ -12,6 +12,7 @@ from PIL import Image
 import models
 from models.data import load_image
 from models.prepare import MAX_PIXELS, Preparer
+from models.robustness import CONDITIONS
 from server.cli import main
 from server.detector.classifier import Classifier, reencode_jpeg
 from server.detector.faces import FaceDetector
@@ -124,7 +125,16 @@ def test_train_self_blend_on_real_faces_alone_lowers_the_loss(tmp_path, monkeypa
     assert "sbi-1" in table and shipped[:24] in table and "self_blended_test" in table and "ROC AUC" in table
     for version in ("sbi-1", shipped):
         results = json.loads((tmp_path / "eval" / version / "self_blended_test" / "evaluation.json").read_text())
-        assert results["metrics"]["balance"] == {"Real": 4, "Fake": 4} and len(results["robustness"]) == 5
+        assert results["metrics"]["balance"] == {"Real": 4, "Fake": 4} and len(results["robustness"]) == len(CONDITIONS)
+    # its drops are read from their own robustness rows; a mirror image changes no score of a model that
+    # turns every crop to one orientation
+    results = json.loads((tmp_path / "eval" / "sbi-1" / "self_blended_test" / "evaluation.json").read_text())
+    drops = {row["condition"]: row["auc_drop"] for row in results["robustness"]}
+    rows = {line.split(maxsplit=1)[1].rsplit(None, 2)[0]: line.split()[-2]    # figure → sbi-1's cell
+            for line in table.splitlines() if line.strip().startswith("self_blended_test")}
+    assert rows["AUC drop JPEG q60+0.5x"] == f"{drops['jpeg_q60+resize_0.5x']:.3f}"
+    assert metadata["data_rule"]["canonical_orientation"]
+    assert rows["AUC drop mirrored"] == "0.000" == f"{drops['mirror']:.3f}"
 
 
 def test_self_blend_needs_a_data_folder(tmp_path):

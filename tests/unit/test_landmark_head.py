@@ -9,8 +9,9 @@ from PIL import Image
 
 import models
 from server.detector.classifier import Classifier, ModelError
-from server.detector.landmark_head import (FEATURES, HEAD_FILE, POINTS, HeadWeights, LandmarkFinder,
-                                           landmark_features, soft_or)
+from server.detector.landmark_head import (FEATURE_VERSION, FEATURES, HEAD_FILE, POINTS, HeadWeights,
+                                           LandmarkFinder, head_inputs, landmark_features, mirror_pairing,
+                                           soft_or)
 from tests.images import astronaut, coffee
 
 
@@ -127,8 +128,8 @@ def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
     weights.save(folder)
     headed = Classifier(folder)
     scores = headed.predict(crops)
-    expected_head = weights.logits(landmark_features(_reencoded(headed, crops)[0], headed.head.finder.points(
-        _reencoded(headed, crops)[0])))
+    seen = headed.prepare(crops)[0]                # the crop as the model sees it (orientation, re-encode)
+    expected_head = weights.logits(landmark_features(seen, headed.head.finder.points(seen)))
     assert scores[0] == pytest.approx(soft_or(cnn[:1], np.array([expected_head]))[0], abs=1e-6)
     assert scores[0] > cnn[0]                      # offset 4: the head's evidence adds to the CNN's
     assert scores[1] == pytest.approx(cnn[1], abs=1e-6)   # no face in the coffee cup: the CNN alone
@@ -138,8 +139,34 @@ def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
         Classifier(folder)
 
 
-def _reencoded(classifier: Classifier, crops: np.ndarray) -> np.ndarray:
-    from server.detector.classifier import reencode_jpeg
+def test_each_landmark_is_paired_with_its_mirror_point():
+    """FaceMesh on a mirrored face puts point i where the pairing's point was, so the version-2 head
+    weighs both sides of a face alike and sees nearly the same inputs in a face and its mirror image."""
+    pairing = mirror_pairing()
+    assert np.array_equal(pairing[pairing], np.arange(POINTS))
+    assert pairing[1] == 1 and pairing[152] == 152 and pairing[33] == 263   # nose tip, chin; the eyes' corners
+    finder, crop = LandmarkFinder(), _face_crop()
+    mirror = np.ascontiguousarray(crop[:, ::-1])
+    points, mirrored = finder.points(crop), finder.points(mirror)
+    mirrored[:, 0] = crop.shape[1] - mirrored[:, 0]
+    distance = np.linalg.norm(mirrored - points[pairing], axis=1)
+    assert np.median(distance) < 3.5 and np.median(np.linalg.norm(mirrored - points, axis=1)) > 10
 
-    quality = classifier.info.reencode_quality
-    return reencode_jpeg(crops, quality) if quality else crops
+    rows, _ = finder.features(np.stack([crop, mirror]))
+    raw_change = np.abs(rows[0] - rows[1]).mean()
+    averaged = head_inputs(rows, FEATURE_VERSION)
+    assert np.abs(averaged[0] - averaged[1]).mean() < raw_change / 3
+    np.testing.assert_array_equal(head_inputs(rows, 1), rows)   # version-1 heads read the features as they are
+
+
+def test_a_version_1_head_still_loads_and_reads_the_features_as_they_are(tmp_path):
+    weights = _weights(offset=0.0)
+    with open(tmp_path / HEAD_FILE, "wb") as handle:
+        np.savez(handle, feature_version=1, mean=weights.mean, scale=weights.scale, coef=weights.coef,
+                 intercept=weights.intercept, offset=0.0)
+    loaded = HeadWeights.load(tmp_path)
+    assert loaded.feature_version == 1 and weights.feature_version == FEATURE_VERSION == 2
+    rows = np.random.default_rng(3).uniform(0, 1, (4, FEATURES)).astype(np.float32)
+    expected = ((rows - weights.mean) / weights.scale) @ weights.coef + weights.intercept
+    np.testing.assert_allclose(loaded.logits(rows), expected, rtol=1e-5)
+    assert not np.allclose(weights.logits(rows), expected, rtol=1e-3)

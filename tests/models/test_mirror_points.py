@@ -1,0 +1,30 @@
+"""`python -m models.mirror_points` measures the landmark pairing the head reads; the shipped file is its result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from models.mirror_points import mirror_pairing
+from server.detector.landmark_head import POINTS, LandmarkFinder
+from server.detector.landmark_head import mirror_pairing as shipped_pairing
+from tests.unit.test_landmark_head import _face_crop
+
+
+def _variants(count: int) -> np.ndarray:
+    """The astronaut's served face crop, slightly rotated and brightened or darkened in turn."""
+    crop = Image.fromarray(_face_crop())
+    return np.stack([np.asarray(ImageEnhance.Brightness(crop.rotate((k % 5 - 2) * 3, resample=Image.BILINEAR))
+                                .enhance(0.8 + 0.02 * k)) for k in range(count)])
+
+
+def test_the_measured_pairing_is_the_shipped_one():
+    pairing, summary = mirror_pairing(_variants(24), LandmarkFinder())
+    assert np.array_equal(pairing[pairing], np.arange(POINTS))
+    np.testing.assert_array_equal(pairing, shipped_pairing())
+    assert summary["faces"] == 24 and summary["midline_points"] == 28 and summary["median_px"] < 3.5
+
+
+def test_too_few_faces_are_refused():
+    with pytest.raises(ValueError, match="need at least 20"):
+        mirror_pairing(_variants(5), LandmarkFinder())
