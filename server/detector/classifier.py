@@ -131,7 +131,7 @@ class Classifier:
         size = self.info.input_size
         if crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
             raise ValueError(f"expected N×{size}×{size}×3 crops, got {crops.shape}")
-        return self.score(self.prepare(crops))
+        return self._scored(self.prepare(crops))
 
     def prepare(self, crops: np.ndarray) -> np.ndarray:
         """The crops as the model scores them: turned to their canonical orientation (before the re-encode,
@@ -140,14 +140,13 @@ class Classifier:
             crops = canonical_orientation(crops)
         if self.info.reencode_quality:
             crops = reencode_jpeg(crops, self.info.reencode_quality)
-        if self.info.canonical_orientation:
-            crops = canonical_orientation(crops)   # a near tie may lean the other way after the re-encode
         return crops
 
     def score(self, crops: np.ndarray) -> np.ndarray:
         """Score crops that already went through the data rule's re-encode (evaluation loads them that way)."""
-        if self.info.canonical_orientation:
-            crops = canonical_orientation(crops)
+        return self._scored(canonical_orientation(crops) if self.info.canonical_orientation else crops)
+
+    def _scored(self, crops: np.ndarray) -> np.ndarray:
         if self.head is None:
             return self.runtime.predict(crops)
         head_logits = self._beside.submit(self.head.logits, crops)
