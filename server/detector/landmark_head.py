@@ -18,6 +18,7 @@ reached 0.840 refitted, and 0.858–0.864 with the mirror average (faces-small_c
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,11 +63,13 @@ def landmark_features(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
                            layout.T.reshape(-1)]).astype(np.float32)
 
 
+@functools.cache
 def mirror_pairing() -> np.ndarray:
     """POINTS indices: entry i is the point that mirrors point i (itself on the face's midline)."""
     pairing = np.asarray(json.loads(MIRROR_FILE.read_text())["pairing"], np.int64)
     if pairing.shape != (POINTS,) or not np.array_equal(pairing[pairing], np.arange(POINTS)):
         raise ValueError(f"{MIRROR_FILE}: not a pairing of {POINTS} points with their mirror points")
+    pairing.setflags(write=False)   # cached: shared by every caller
     return pairing
 
 
@@ -80,14 +83,11 @@ def mirror_averaged(rows: np.ndarray, pairing: np.ndarray) -> np.ndarray:
     return ((blocks + mirrored) / 2).reshape(rows.shape)
 
 
-_PAIRING = mirror_pairing()
-
-
 def head_inputs(features: np.ndarray, feature_version: int = FEATURE_VERSION) -> np.ndarray:
     """What a head of `feature_version` reads from landmark_features rows (the fit and the server alike)."""
     if feature_version == 1:
         return np.asarray(features, np.float32)
-    return mirror_averaged(features, _PAIRING)
+    return mirror_averaged(features, mirror_pairing())
 
 
 @dataclass(frozen=True)
