@@ -23,7 +23,7 @@ from server.detector.landmark_head import LandmarkFinder, MIRROR_FILE, POINTS
 from .data import IMAGE_SUFFIXES
 
 
-def mirror_pairing(crops: np.ndarray, finder: LandmarkFinder) -> tuple[np.ndarray, dict]:
+def measure_pairing(crops: np.ndarray, finder: LandmarkFinder) -> tuple[np.ndarray, dict]:
     """(the pairing: POINTS indices, a summary) from face crops as the server makes them."""
     originals, mirrors = [], []
     for crop in crops:
@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     files = [files[i] for i in np.linspace(0, len(files) - 1, min(args.faces, len(files))).astype(int)]
-    pairing, summary = mirror_pairing(served_face_crops(files), LandmarkFinder(num_threads=2))
+    pairing, summary = measure_pairing(served_face_crops(files), LandmarkFinder(num_threads=2))
     args.out.write_text(json.dumps({"pairing": pairing.tolist(), "measured": summary}) + "\n")
     print(f"{args.out}: {summary}")
 

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from models.mirror_points import mirror_pairing
-from server.detector.landmark_head import POINTS, LandmarkFinder
-from server.detector.landmark_head import mirror_pairing as shipped_pairing
+from models.mirror_points import measure_pairing
+from server.detector.landmark_head import POINTS, LandmarkFinder, mirror_pairing
 from tests.unit.test_landmark_head import _face_crop
 
 
@@ -19,12 +18,12 @@ def _variants(count: int) -> np.ndarray:
 
 
 def test_the_measured_pairing_is_the_shipped_one():
-    pairing, summary = mirror_pairing(_variants(24), LandmarkFinder())
+    pairing, summary = measure_pairing(_variants(24), LandmarkFinder())
     assert np.array_equal(pairing[pairing], np.arange(POINTS))
-    np.testing.assert_array_equal(pairing, shipped_pairing())
+    np.testing.assert_array_equal(pairing, mirror_pairing())   # the shipped file
     assert summary["faces"] == 24 and summary["midline_points"] == 28 and summary["median_px"] < 3.5
 
 
 def test_too_few_faces_are_refused():
     with pytest.raises(ValueError, match="need at least 20"):
-        mirror_pairing(_variants(5), LandmarkFinder())
+        measure_pairing(_variants(5), LandmarkFinder())
