@@ -17,8 +17,8 @@ from PIL import Image
 from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from server.detector.crops import FACE_CROP_RAISE, face_square  # noqa: E402
-from server.detector.faces import FaceDetector  # noqa: E402
+from core.crops import FACE_CROP_RAISE, face_square  # noqa: E402
+from core.faces import FaceDetector  # noqa: E402
 
 ASTRONAUT_FACE = (176, 80, 96, 96)  # x, y, w, h, checked by eye
 GRACE_FACE = (170, 148, 195, 195)

@@ -14,17 +14,17 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from .load import Burst
+from bench.load import Burst
 
 
 def ort_session(model_path: str, threads: int, batch: int = 1) -> Callable[[], int]:
-    """One inference of `batch` crops per call, configured as server/detector/classifier.py does.
+    """One inference of `batch` crops per call, configured as core/served_model.py does.
 
     The callable returns how many images it scored (micro-batching is judged per image)."""
-    from server.detector.crops import crop_face
-    from server.intake import decode_image
+    from core.crops import crop_face
+    from core.intake import decode_image
 
-    from .inputs import face_jpegs
+    from bench.inputs import face_jpegs
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -42,18 +42,18 @@ def ort_session(model_path: str, threads: int, batch: int = 1) -> Callable[[], i
 
 
 def pipeline_call(model_dir: str, threads: int, data: bytes) -> Callable[[], None]:
-    """Detector.assess on an image decoded once: faces, crops and the classifier."""
-    from server.detector.classifier import Classifier
-    from server.detector.faces import FaceDetector
-    from server.detector.pipeline import Detector
-    from server.intake import decode_image
-    from server.settings import Settings
+    """Checker.assess on an image decoded once: faces, crops and the classifier."""
+    from core.served_model import ServedModel
+    from core.faces import FaceDetector
+    from core.check import Checker
+    from core.intake import decode_image
+    from core.settings import Settings
 
     settings = Settings(runtime_threads=threads)
-    detector = Detector(Classifier(model_dir, threads=threads),
+    detector = Checker(ServedModel(model_dir, threads=threads),
                         FaceDetector(num_threads=threads, min_score=settings.face_min_score), settings.max_faces)
     image = decode_image(data, 50_000_000)
-    return lambda: detector.assess(image)
+    return lambda: detector.check(image)
 
 
 def run_streams(calls: list[Callable[[], object]], seconds: float, warmup: float) -> Burst:

@@ -1,7 +1,7 @@
 """What the landmark head costs per face: the served classifier with and without it, in one run.
 
 Both sides score the same 256² face crops (bench.inputs' face JPEGs, decoded and cropped as the
-server does) through `Classifier.predict` with the server's runtime threads (1); the runs
+server does) through `ServedModel.fake_probabilities` with the server's runtime threads (1); the runs
 alternate call by call so a noisy machine favours neither. "without" is the same model folder
 minus its landmark_head.npz, or with `--against` another model folder (e.g. the previous default).
 
@@ -19,11 +19,11 @@ import numpy as np
 
 
 def _crops(size: int) -> list[np.ndarray]:
-    from server.detector.faces import FaceDetector
-    from server.detector.pipeline import served_crops
-    from server.intake import decode_image
+    from core.faces import FaceDetector
+    from core.check import served_crops
+    from core.intake import decode_image
 
-    from .inputs import face_jpegs
+    from bench.inputs import face_jpegs
 
     detector = FaceDetector(num_threads=1)
     crops = []
@@ -35,8 +35,8 @@ def _crops(size: int) -> list[np.ndarray]:
 
 def main(argv: list[str] | None = None) -> None:
     import models
-    from server.detector.classifier import Classifier
-    from server.detector.landmark_head import HEAD_FILE
+    from core.served_model import ServedModel
+    from core.landmark_head import HEAD_FILE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=models.DEFAULT_MODEL_DIR)
@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.against is None and not (args.model / HEAD_FILE).is_file():
         raise SystemExit(f"{args.model} has no {HEAD_FILE}: nothing to compare")
     with tempfile.TemporaryDirectory() as scratch:
-        first = Classifier(args.model, threads=1)
+        first = ServedModel(args.model, threads=1)
         if args.against is not None:
-            other = Classifier(args.against, threads=1)
+            other = ServedModel(args.against, threads=1)
             if other.version == first.version:
                 raise SystemExit(f"{args.model} and {args.against} are the same version, {first.version}")
             sides = {first.version: first, other.version: other}
@@ -57,17 +57,17 @@ def main(argv: list[str] | None = None) -> None:
             plain_dir = Path(scratch) / "without-head"
             shutil.copytree(args.model, plain_dir)
             (plain_dir / HEAD_FILE).unlink()
-            sides = {"with head": first, "without": Classifier(plain_dir, threads=1)}
+            sides = {"with head": first, "without": ServedModel(plain_dir, threads=1)}
         crops = _crops(first.info.input_size)
         times: dict[str, list[float]] = {name: [] for name in sides}
         for call in range(args.calls + 10):           # the first 10 calls of each side warm up
             for name, classifier in (sides.items() if call % 2 else reversed(sides.items())):
                 crop = crops[call % len(crops)]
                 started = time.perf_counter()
-                classifier.predict(crop)
+                classifier.fake_probabilities(crop)
                 if call >= 10:
                     times[name].append(time.perf_counter() - started)
-    print(f"{args.model}: Classifier.predict on one 256² face crop, 1 runtime thread, {args.calls} alternating "
+    print(f"{args.model}: ServedModel.fake_probabilities on one 256² face crop, 1 runtime thread, {args.calls} alternating "
           f"calls per side, {len(crops)} different crops")
     width = max(10, *(len(name) for name in times))
     print(f"{'':>{width}} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")

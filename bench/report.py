@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .load import Burst
+from bench.load import Burst
 
 
 @dataclass

@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import floor, report, servers
-from .inputs import make_inputs
-from .load import Burst, run_burst
+from bench import floor, report, servers
+from bench.inputs import make_inputs
+from bench.load import Burst, run_burst
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_KEY = "bench-key-0123456789"  # sent as the extension sends its key
@@ -85,8 +85,8 @@ def _floor_calls(args, inputs) -> dict[Cell, list]:
         cells[Cell("in-process detector, 1 thread", "face256", 1)] = [floor.pipeline_call(args.model_dir, 1, face)]
         cells[Cell("in-process detector, 2 streams × 1 thread", "face256", 2)] = [
             floor.pipeline_call(args.model_dir, 1, face) for _ in range(2)]
-        from server.detector.faces import FaceDetector
-        from server.intake import decode_image
+        from core.faces import FaceDetector
+        from core.intake import decode_image
         photo = decode_image(inputs.base["photo1080"][0], 50_000_000).rgb
         rgb = np.asarray(Image.fromarray(photo).resize((1024, 768), Image.BILINEAR))
         faces = FaceDetector(num_threads=1)
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.seconds, args.warmup = 1, min(args.seconds, 1.5), min(args.warmup, 0.5)
     import models
-    from server.settings import Settings
+    from core.settings import Settings
     args.model_dir = str(args.model_dir or models.DEFAULT_MODEL_DIR)
     if args.configs is None:
         settings = Settings()

@@ -1,5 +1,5 @@
 """Faces shown smaller inside a larger photo: the served model's ROC AUC per face size, with the crop
-rule's enlargement (server/detector/crops.py, up to MAX_ENLARGEMENT×) beside the earlier rule (never
+rule's enlargement (core/crops.py, up to MAX_ENLARGEMENT×) beside the earlier rule (never
 enlarge: a small face got context around it instead), in one run on the same images.
 
 Each photo of DIR/Test/{Real,Fake} (aligned face photos such as faces-gan) is resized to S px, pasted
@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import roc_auc_score
 
     import models
-    from server.detector.classifier import Classifier, reencode_jpeg
-    from server.detector.crops import MAX_ENLARGEMENT, crop_face
-    from server.detector.faces import FaceDetector
+    from core.served_model import ServedModel
+    from core.crops import MAX_ENLARGEMENT, crop_face
+    from core.faces import FaceDetector
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a folder with Test/Real and Test/Fake face photos")
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
              for path in sorted((args.data / "Test" / name).glob("*")) if path.is_file()]
     if not files:
         raise SystemExit(f"no photos in {args.data}/Test/Real or Fake")
-    classifier, detector, background = Classifier(args.model), FaceDetector(num_threads=2), _canvas()
-    size, quality = classifier.info.input_size, classifier.info.reencode_quality
+    classifier, detector, background = ServedModel(args.model), FaceDetector(num_threads=2), _canvas()
+    size = classifier.info.input_size
     rules = {f"enlarge ≤{MAX_ENLARGEMENT}× (served)": MAX_ENLARGEMENT, "never enlarge (before)": 1}
     print(f"{classifier.version} on {len(files)} photos of {args.data}/Test, pasted into a {CANVAS[0]}×{CANVAS[1]} "
           f"photo; ROC AUC (share of crops with landmarks)")
@@ -72,10 +72,10 @@ def main(argv: list[str] | None = None) -> None:
             labels.append(label)
             for name, enlargement in rules.items():
                 crop = crop_face(rgb, faces[0].box, size, max_enlargement=enlargement)[None]
-                scores[name].append(float(classifier.predict(crop)[0]))
+                prepared = classifier.prepare(crop)   # as served: the scores below are fake_probabilities(crop)
+                scores[name].append(float(classifier.score_prepared(prepared)[0]))
                 if classifier.head is not None:
-                    ready = reencode_jpeg(crop, quality) if quality else crop
-                    found[name].append(bool(np.isfinite(classifier.head.logits(ready)[0])))
+                    found[name].append(bool(np.isfinite(classifier.head.logits(prepared)[0])))
         cells = []
         for name in rules:
             auc = roc_auc_score(labels, scores[name]) if len(set(labels)) == 2 else float("nan")

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .inputs import make_inputs
-from .load import connect, request
-from .servers import REPO, Server, free_port, start_ours
+from bench.inputs import make_inputs
+from bench.load import connect, request
+from bench.servers import REPO, Server, free_port, start_ours
 
 API_KEY = "soak-key-0123456789"
 WARM_UP_S = 60
@@ -211,8 +211,8 @@ def _disputes_in_labelstudio(env: dict, tally: Tally) -> dict:
     code = (
         "import json, sys\n"
         "from collections import Counter\n"
-        "from server.settings import Settings\n"
-        "from server.store import Check, ReviewItem, Store\n"
+        "from core.settings import Settings\n"
+        "from core.store import Check, ReviewItem, Store\n"
         "from feedback.labelstudio import LabelStudioClient\n"
         "s = Settings(); store = Store.for_settings(s)\n"
         "client = LabelStudioClient(s.label_studio_url, s.label_studio_api_key, 60)\n"

@@ -9,10 +9,10 @@ import click
 import httpx
 from label_studio_sdk.core.api_error import ApiError
 
-from server.settings import Settings
+from core.settings import Settings
 
-from .labelstudio import WEBHOOK_PATH, LabelStudioClient, describe, is_transient
-from .tasks import LABEL_CONFIG
+from feedback.labelstudio import WEBHOOK_PATH, LabelStudioClient, describe, is_transient
+from feedback.tasks import LABEL_CONFIG
 
 
 def _settings() -> Settings:
@@ -20,7 +20,7 @@ def _settings() -> Settings:
 
 
 def _client_or_exit(settings: Settings) -> LabelStudioClient:
-    from .sync import NotConfigured, client_for
+    from feedback.sync import NotConfigured, client_for
 
     try:
         return client_for(settings)
@@ -74,8 +74,8 @@ def setup(public_url: str | None) -> None:
 @click.option("--full", is_flag=True, help="Pull every task, not only those changed since the last pull.")
 def sync(full: bool) -> None:
     """Push queued review items to Label Studio and pull reviewed labels back, once."""
-    from .outbox import pending_count
-    from .sync import NotConfigured, Syncer, open_state
+    from feedback.outbox import pending_count
+    from feedback.sync import NotConfigured, Syncer, open_state
 
     settings = _settings()
     store, images = open_state(settings)
@@ -99,7 +99,7 @@ def sync(full: bool) -> None:
 
 def sync_job(settings: Settings):
     """The worker's sync step: one run per call; errors are logged and the schedule goes on."""
-    from .sync import Syncer, open_state
+    from feedback.sync import Syncer, open_state
 
     store, images = open_state(settings)
     log = logging.getLogger("feedback.worker.sync")
@@ -124,8 +124,8 @@ def worker() -> None:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from .retrain_cli import retrain_job
-    from .worker import Worker
+    from feedback.retrain_cli import retrain_job
+    from feedback.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)   # one line per request drowns the progress lines
@@ -147,12 +147,3 @@ def worker() -> None:
     if not runner.job_names:
         raise click.ClickException("no jobs to run")
     runner.run()
-
-
-def register(group: click.Group) -> None:
-    from .retrain_cli import retrain
-
-    group.add_command(labelstudio)
-    group.add_command(retrain)
-    group.add_command(sync)
-    group.add_command(worker)

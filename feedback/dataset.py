@@ -2,7 +2,7 @@
 
 Every review item with a resolved label is one image (items are keyed by the image's sha256). The
 image is turned into exactly what the classifier saw when it was checked — its face crops
-(server/detector/crops.py), or the whole image squeezed when no face is found — and every crop
+(core/crops.py), or the whole image squeezed when no face is found — and every crop
 takes the image's label. Which side of the split an image lands on depends only on its sha256, so
 an image never moves from the feedback holdout into training (or back) between runs.
 """
@@ -19,9 +19,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from models.data import Split, find_splits
-from server.images import ImageStore
-from server.settings import Settings
-from server.store import ReviewItem, Store
+from core.images import ImageStore
+from core.settings import Settings
+from core.store import ReviewItem, Store
 
 LABELS = {"real": 0, "fake": 1}
 WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
@@ -83,8 +83,8 @@ class FeedbackSet:
 
 def crops_of(data: bytes, size: int, faces, max_faces: int, max_pixels: int) -> np.ndarray:
     """What the server's detector scores for these image bytes: N×size×size×3 uint8 crops."""
-    from server.detector.pipeline import served_crops
-    from server.intake import decode_image
+    from core.check import served_crops
+    from core.intake import decode_image
 
     image = decode_image(data, max_pixels)
     return served_crops(image.rgb, faces.detect(image.rgb)[:max_faces], size)
@@ -99,7 +99,7 @@ def build_feedback_set(reviewed: list[ReviewedImage], images: ImageStore, folder
         images: where their bytes are kept (images/kept in the instance folder).
         folder: an empty working folder for the crop files.
         size: the model's input size.
-        faces: the face detector (server.detector.faces.FaceDetector).
+        faces: the face detector (core.faces.FaceDetector).
         holdout_fraction: the share of images held out (by in_holdout).
     """
     result = FeedbackSet()
@@ -172,7 +172,7 @@ def _base_files(settings: Settings, progress: Callable[[str], None]) -> BaseData
         return BaseData(splits["Train"], splits["Validation"], splits["Test"],
                         {"kind": "folder", "path": str(root),
                          "balance": {name: split.balance() for name, split in splits.items()}})
-    from models.cli import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
+    from models.synthetic_sets import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
 
     cache = settings.instance_path() / WORK_DIR / "synthetic"
     count = settings.retrain_synthetic_count

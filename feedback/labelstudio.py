@@ -17,7 +17,7 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from .tasks import LABEL_CONFIG
+from feedback.tasks import LABEL_CONFIG
 
 WEBHOOK_PATH = "/api/v1/labelstudio/webhook"
 WEBHOOK_SECRET_HEADER = "X-DFG-Webhook-Secret"

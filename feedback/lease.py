@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from server.store import Store, SyncState
+from core.store import Store, SyncState
 
 
 def _now() -> datetime:

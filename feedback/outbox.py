@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.store import Check, Dispute, ReviewItem, Store
-from server.store.tables import utcnow
+from core.store import Check, Dispute, ReviewItem, Store
+from core.store.tables import utcnow
 
-from .tasks import task_fields
+from feedback.tasks import task_fields
 
 MAX_ERROR_LENGTH = 2000
 

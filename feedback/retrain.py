@@ -7,7 +7,7 @@ One run (`deepfake-guard retrain`, or the worker on DFG_RETRAIN_SCHEDULE):
 3. fine-tune the champion (models/train.py, `--init`) and build a version folder (models/bundle.py);
 4. score champion and challenger on the same fixed base holdout and feedback holdout, apply the
    gate (feedback/gate.py), promote or keep the champion;
-5. write the decision to the registry (models/registry.py, retraining.jsonl): both models' metrics,
+5. write the decision to the registry (core/registry.py, retraining.jsonl): both models' metrics,
    the data used and the reason; mark the labels a promoted model learnt from (used_in_model).
 """
 from __future__ import annotations
@@ -27,16 +27,17 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import update
 
-from models.data import Split, load_images
-from models.registry import Registry
-from server.settings import Settings
-from server.store import ReviewItem, Store
+from core.registry import Registry
+from core.served_model import ServedModel
+from core.settings import Settings
+from core.store import ReviewItem, Store
+from models.data import Split
 
-from .dataset import (WORK_DIR, FeedbackSet, base_data, build_feedback_set, combined, labels_since,
+from feedback.dataset import (WORK_DIR, FeedbackSet, base_data, build_feedback_set, combined, labels_since,
                       reviewed_images)
-from .gate import decide, feedback_report, image_scores
-from .lease import Lease
-from .sync import open_state, read_state, write_state
+from feedback.gate import feedback_report, image_scores, promotion_decision
+from feedback.lease import Lease
+from feedback.sync import open_state, read_state, write_state
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "retrain_lease"
@@ -73,19 +74,24 @@ def _base_report(report: dict) -> dict:
                                              "balance")}
 
 
-def evaluate_model(classifier, base_holdout: Split, feedback: FeedbackSet) -> dict:
-    """One model on the fixed base holdout and on the held-out reviewed images (scored as served)."""
-    from models.evaluate import evaluate_split
+def gate_scores(model: ServedModel, base_holdout: Split, feedback: FeedbackSet):
+    """One model's scores as served: the base holdout (a models.evaluate.Evaluation) and each held-out
+    reviewed image (its most suspicious crop)."""
+    from models.evaluate import evaluate_split, score_split
 
-    info = classifier.info
-    base = evaluate_split(classifier.score, base_holdout, "base_holdout", info.input_size, info.threshold,
-                          info.uncertain_band, info.reencode_quality, robustness=False)
+    info = model.info
+    base = evaluate_split(model, base_holdout, "base_holdout", info.threshold, info.uncertain_band, robustness=False)
     scores = np.zeros(0)
     if feedback.holdout.paths:
-        crops = load_images(feedback.holdout.paths, info.input_size)
-        scores = image_scores(classifier.predict(crops), feedback.holdout_groups)
-    return {"version": info.version, "base_holdout": _base_report(base.report),
-            "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores, info.threshold)}
+        scores = image_scores(score_split(model, feedback.holdout), feedback.holdout_groups)
+    return base, scores
+
+
+def evaluate_model(model: ServedModel, base_holdout: Split, feedback: FeedbackSet) -> dict:
+    """One model on the fixed base holdout and on the held-out reviewed images (scored as served)."""
+    base, scores = gate_scores(model, base_holdout, feedback)
+    return {"version": model.version, "base_holdout": _base_report(base.report),
+            "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores, model.info.threshold)}
 
 
 def _lease_keeper(lease: Lease, stop: threading.Event):
@@ -161,12 +167,12 @@ def retrain(settings: Settings, dry_run: bool = False, progress: Callable[[str],
 
 def _run(settings: Settings, store: Store, images, registry: Registry, lease: Lease, stop: threading.Event,
          work: Path, run_id: str, started: datetime, dry_run: bool, progress: Callable[[str], None]) -> Outcome:
-    from models.evaluate import resolve_model
-    from server.detector.classifier import Classifier
-    from server.detector.faces import FaceDetector
+    from core.registry import resolve_model
+    from core.served_model import ServedModel
+    from core.faces import FaceDetector
 
     champion_folder = resolve_model(None, settings.instance_path())
-    champion = Classifier(champion_folder, threads=settings.runtime_threads)
+    champion = ServedModel(champion_folder, threads=settings.runtime_threads)
     reviewed = reviewed_images(store)
     progress(f"champion {champion.version}; {len(reviewed)} reviewed labels, {new_labels(store)} new since the last run")
     if not reviewed:
@@ -187,7 +193,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
              f"holdout {base.holdout.balance()}")
     train_split, weights = combined(base.train, feedback.train, settings.feedback_weight)
 
-    from models.cli import quiet_tensorflow
+    from models import quiet_tensorflow
 
     quiet_tensorflow()
     from models.bundle import write_model_folder
@@ -199,7 +205,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     result = fit(train_split, base.validation, epochs=settings.retrain_epochs, init=champion_folder / "model.keras",
                  checkpoint_dir=work / "checkpoints", batch_size=BATCH_SIZE, augment=AUGMENT, input_size=size,
                  sample_weights=weights, learning_rate=settings.retrain_learning_rate, keep_best=False,
-                 reencode_quality=champion.info.reencode_quality, callbacks=[keeper])
+                 reencode_quality=champion.info.rule.reencode_quality, callbacks=[keeper])
     if keeper.lost:
         raise Interrupted("the retraining lease was lost (another retraining took it after it expired); "
                           "raise DFG_RETRAIN_LEASE_SECONDS above the time of one epoch")
@@ -228,12 +234,12 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     with scratch as folder:
         metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
                                       description, version, history=result.history,
-                                      reencode_quality=champion.info.reencode_quality, face_crop=face_crop,
-                                      head=head, canonical=champion.info.canonical_orientation)   # as its head saw
-        challenger = Classifier(folder, threads=settings.runtime_threads)
+                                      reencode_quality=champion.info.rule.reencode_quality, face_crop=face_crop,
+                                      head=head, canonical=champion.info.rule.canonical_orientation)  # as its head saw
+        challenger = ServedModel(folder, threads=settings.runtime_threads)
         metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
                    "challenger": evaluate_model(challenger, base.holdout, feedback)}
-        gate = decide(metrics["champion"], metrics["challenger"], settings.retrain_auc_tolerance,
+        gate = promotion_decision(metrics["champion"], metrics["challenger"], settings.retrain_auc_tolerance,
                       settings.retrain_min_holdout)
         decision = ("dry-run" if dry_run else "promoted") if gate.promote else ("dry-run" if dry_run else "rejected")
         reason = (f"would {'promote' if gate.promote else 'keep the champion'}: " if dry_run else "") + gate.reason

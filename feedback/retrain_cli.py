@@ -6,15 +6,15 @@ import threading
 
 import click
 
-from server.settings import Settings
+from core.settings import Settings
 
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Train and evaluate both models, but neither register nor promote.")
 def retrain(dry_run: bool) -> None:
     """Fine-tune the champion on reviewed labels + base data; promote it only if it passes the gate."""
-    from .dataset import RetrainError
-    from .retrain import retrain as run_retraining
+    from feedback.dataset import RetrainError
+    from feedback.retrain import retrain as run_retraining
 
     try:
         outcome = run_retraining(Settings(), dry_run=dry_run, progress=click.echo)
@@ -26,8 +26,8 @@ def retrain(dry_run: bool) -> None:
 
 def retrain_job(settings: Settings):
     """The worker's retraining step: runs only with DFG_RETRAIN_MIN_LABELS new labels since the last run."""
-    from .retrain import new_labels, retrain as run_retraining
-    from .sync import open_state
+    from feedback.retrain import new_labels, retrain as run_retraining
+    from feedback.sync import open_state
 
     store, _ = open_state(settings)
     log = logging.getLogger("feedback.worker.retrain")

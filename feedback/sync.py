@@ -15,14 +15,14 @@ from typing import Callable
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
-from server.images import ImageStore
-from server.settings import Settings
-from server.store import Check, ReviewItem, Store, SyncState
+from core.images import ImageStore
+from core.settings import Settings
+from core.store import Check, ReviewItem, Store, SyncState
 
-from . import outbox
-from .labelstudio import LabelStudioClient, Task, describe, is_transient
-from .outcomes import apply_tasks
-from .tasks import fields_differ, prediction, upload_name, validate_prediction
+from feedback import outbox
+from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
+from core.outcomes import apply_tasks
+from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
 
 log = logging.getLogger(__name__)
 # The Date header has whole seconds; start the next pull a little earlier than the last one began.

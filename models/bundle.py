@@ -8,17 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from server.detector.classifier import METADATA_FILE, RUNTIME_FILE, Runtime, probe_batch
-from server.detector.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
-from server.detector.orientation import canonical_orientation
+from core.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
+from core.served_model import METADATA_FILE, RUNTIME_FILE, DataRule, Runtime, Scorer, probe_batch
 
-from .card import write_card
-from .data import Split, load_images
-from .evaluate import evaluate_split
-from .export import PARITY_TOLERANCE, export_onnx, parity
-from .metrics import choose_threshold, classification_report, uncertain_band
-from .plots import write_plots
-from .registry import sha256_file
+from models.card import write_card
+from models.data import Split, load_images
+from models.evaluate import evaluate_split, score_split
+from models.export import PARITY_TOLERANCE, export_onnx, parity
+from models.metrics import choose_threshold, classification_report, uncertain_band
+from models.plots import write_plots
+from core.registry import sha256_file
 
 KERAS_FILE = "model.keras"
 PARITY_SAMPLES = 32
@@ -30,14 +29,23 @@ def new_version(arch: str) -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{arch}"
 
 
-def _calibrate(runtime: Runtime, predict, model, validation: Split, size: int, reencode_quality: int | None):
-    images = load_images(validation.paths, size, reencode_quality)
-    difference = parity(model, runtime.path, images[:PARITY_SAMPLES])
+def calibrate(scorer: Scorer, validation: Split) -> tuple[float, tuple[float, float], dict, np.ndarray]:
+    """The threshold and uncertain band chosen on the validation split scored as served.
+
+    Returns:
+        (threshold, band, the validation report at them, the validation scores).
+    """
     labels = np.asarray(validation.labels)
-    scores = predict(images)
+    scores = score_split(scorer, validation)
     threshold = choose_threshold(labels, scores)
     band = uncertain_band(scores, threshold)
-    return difference, threshold, band, classification_report(labels, scores, threshold, band)
+    return threshold, band, classification_report(labels, scores, threshold, band), scores
+
+
+def _parity(scorer: Scorer, model, validation: Split) -> float:
+    """The ONNX export against Keras on validation crops as the network sees them."""
+    crops = load_images(validation.paths[:PARITY_SAMPLES], scorer.rule.input_size)
+    return parity(model, scorer.runtime.path, scorer.prepare(crops))
 
 
 def write_model_folder(out_dir: str | Path, model, validation: Split | None, test_sets: dict[str, Split],
@@ -63,10 +71,10 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         robustness: measure the robustness table on every test set.
         face_crop: the files were made by the server's face crop (models.prepare); recorded in the
             data rule so that `evaluate` prepares test data the same way.
-        head: a landmark head (server/detector/landmark_head.py) to save with the model; the
+        head: a landmark head (core/landmark_head.py) to save with the model; the
             threshold, band and every figure are then those of the CNN and the head together.
         canonical: every crop is turned to its canonical orientation before it is scored
-            (server/detector/orientation.py), here and by the server: a mirror image scores the same.
+            (core/orientation.py), here and by the server: a mirror image scores the same.
 
     Returns:
         The metadata written to metadata.json.
@@ -77,20 +85,15 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
     model.save(out / KERAS_FILE)
     export_onnx(model, out / RUNTIME_FILE)
     runtime = Runtime(out / RUNTIME_FILE)
-    scorer = None
     if head is not None:
         head.save(out)
-        scorer = LandmarkHead(head, num_threads=2)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        if canonical:
-            images = canonical_orientation(images)
-        probabilities = runtime.predict(images)
-        return scorer.combine(probabilities, images) if scorer else probabilities
+    # the model as it will be served: every figure below is measured through it
+    scorer = Scorer(runtime, DataRule(size, reencode_quality or None, canonical),
+                    LandmarkHead(head, num_threads=2) if head is not None else None)
 
     if validation is not None and validation.paths:
-        difference, threshold, band, validation_report = _calibrate(runtime, predict, model, validation, size,
-                                                                    reencode_quality)
+        difference = _parity(scorer, model, validation)
+        threshold, band, validation_report, _ = calibrate(scorer, validation)
         rules = {"threshold_rule": THRESHOLD_RULE.format(split=validation_name),
                  "band_rule": BAND_RULE.format(split=validation_name)}
     elif calibration is not None:
@@ -104,8 +107,7 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
     if difference > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from Keras by {difference:.2e} (> {PARITY_TOLERANCE})")
 
-    evaluations = {name: evaluate_split(predict, split, name, size, threshold, band, reencode_quality,
-                                        robustness=robustness)
+    evaluations = {name: evaluate_split(scorer, split, name, threshold, band, robustness=robustness)
                    for name, split in test_sets.items() if split.paths}
     primary = next(iter(evaluations.values()), None)
     plots = write_plots(out, primary.labels, primary.scores, primary.report, primary.robustness, history,

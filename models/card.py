@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report import balance_text, fmt, kind_lines, metrics_table, plot_lines, robustness_lines
+from models.report import balance_text, fmt, kind_lines, metrics_table, plot_lines, robustness_lines
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -77,7 +77,7 @@ def _header(metadata: dict) -> list[str]:
         lines.append(f"- Data rule: {rule}.")
     orientation = (metadata.get("data_rule") or {}).get("orientation_rule")
     if orientation:
-        lines.append(f"- Orientation: {orientation} (server/detector/orientation.py).")
+        lines.append(f"- Orientation: {orientation} (core/orientation.py).")
     lines += _training_lines(metadata)
     if metadata.get("parity_max_abs_diff") is not None:
         lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "

@@ -10,101 +10,28 @@ from pathlib import Path
 
 import click
 
-from . import ARCHITECTURES
+from models import ARCHITECTURES, quiet_tensorflow
+from models.publish import print_report, print_robustness, publish, split_seed
+from models.synthetic_sets import (CACHE_DIR, SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED,
+                                   SYNTHETIC_TRAIN_COUNT, SYNTHETIC_VALIDATION_COUNT, synthetic_data,
+                                   synthetic_holdout)
 
-# The synthetic demo data: counts per class; the holdout is generated with another seed.
-SYNTHETIC_TRAIN_COUNT = 3000
-SYNTHETIC_VALIDATION_COUNT = 300
-SYNTHETIC_HOLDOUT_COUNTS = {"Test": 500}
-SYNTHETIC_SEED = 20261126
-SYNTHETIC_HOLDOUT_SEED = SYNTHETIC_SEED + 1
-CACHE_DIR = Path(".cache") / "synthetic"
 USER_DATA_REENCODE = 90   # models.data.REENCODE_QUALITY; here so --help needs no TensorFlow
 DATA_README_LIMIT = 4000  # characters of a data folder's README.md kept in the metadata and card
 SELF_BLEND_COPIES = 2     # self-blended fakes per real photo: with the real fakes, fakes outnumber reals
-
-
-def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def synthetic_data(seed: int, counts: dict[str, int], cache_dir: Path) -> Path:
-    """Generate (or reuse) a synthetic data folder for `seed` and `counts`."""
-    from .synthetic import write_dataset
-
-    folder = cache_dir / ("seed{}-".format(seed) + "-".join(f"{k[0]}{v}" for k, v in counts.items()))
-    if not (folder / "summary.json").exists():  # written last by write_dataset: the folder is complete
-        click.echo(f"generating synthetic data (seed {seed}) in {folder}")
-        shutil.rmtree(folder, ignore_errors=True)
-        write_dataset(folder, counts, seed=seed)
-    return folder
-
-
-def synthetic_holdout() -> Path:
-    return synthetic_data(SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_HOLDOUT_COUNTS, CACHE_DIR)
-
-
-def print_report(name: str, report: dict) -> None:
-    auc = report["roc_auc"]
-    click.echo(f"{name:>22}: n={report['n']:<5} accuracy={report['accuracy']:.3f} precision={report['precision']:.3f} "
-               f"recall={report['recall']:.3f} f1={report['f1']:.3f} roc_auc={'n/a' if auc is None else f'{auc:.3f}'}")
-    if report.get("band_coverage") is not None:
-        inside, outside = report["accuracy_inside_band"], report["accuracy_outside_band"]
-        click.echo(f"{'':>22}  uncertain band covers {report['band_coverage']:.1%}; accuracy inside "
-                   f"{'n/a' if inside is None else f'{inside:.3f}'}, outside {'n/a' if outside is None else f'{outside:.3f}'}")
-    for row in report.get("by_kind") or []:
-        click.echo(f"{'':>22}  {row['kind']:>28}: {row['fakes']:>4} fakes, roc_auc={row['roc_auc']:.3f} "
-                   f"recall={row['recall']:.3f}")
-
-
-def print_robustness(rows: list[dict] | None) -> None:
-    for row in rows or []:
-        drop = row["auc_drop"]
-        click.echo(f"{row['condition']:>22}: roc_auc={row['roc_auc']:.3f} auc_drop={drop:+.3f} "
-                   f"accuracy={row['accuracy']:.3f} false_positive_rate={row['false_positive_rate']:.3f}")
-
-
-def publish(build, out: Path | None, version: str, promote: bool, command: str) -> dict:
-    """Write a model with `build(folder)` to --out, or as a registry version (the champion with
-    --promote), then print its threshold, band and figures. Returns its metadata."""
-    from .registry_cli import instance_registry
-
-    try:
-        if out:
-            metadata = build(Path(out))
-        else:
-            registry = instance_registry()
-            with registry.staging(version) as staging:
-                metadata = build(staging)
-    except ValueError as error:   # e.g. a validation split with one class: no threshold can be chosen
-        raise click.ClickException(str(error))
-    if out:
-        click.echo(f"wrote {out} (version {version}); serve it with DFG_MODEL_DIR={out}")
-    else:
-        click.echo(f"registered {version} in {registry.root}")
-        if promote:
-            registry.promote(version, note=f"deepfake-guard {command} --promote")
-            click.echo(f"{version} is now the champion")
-        else:
-            click.echo(f"serve it with: deepfake-guard models promote {version}")
-    click.echo(f"threshold {metadata['threshold']:.3f}, uncertain band {metadata['uncertain_band']}")
-    for name, report in metadata["metrics"].items():
-        print_report(name, report)
-    print_robustness((metadata.get("robustness") or {}).get("rows"))
-    return metadata
 
 
 def _init_model(init: str | None) -> tuple[Path | None, str | None]:
     """--init as a .keras file, a model folder or a registry version → (keras file, parent version)."""
     if not init:
         return None, None
-    from .evaluate import resolve_model
-    from .registry_cli import instance_dir
+    from core.registry import resolve_model
+    from core.settings import Settings
 
     path = Path(init)
     if path.is_file():
         return path, None
-    folder = resolve_model(init, instance_dir())
+    folder = resolve_model(init, Settings().instance_path())
     return folder / "model.keras", json.loads((folder / "metadata.json").read_text()).get("version")
 
 
@@ -145,9 +72,9 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
           promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
     quiet_tensorflow()
-    from .bundle import copy_history, new_version, write_model_folder
-    from .train import fit
-    from .trainset import assemble
+    from models.bundle import copy_history, new_version, write_model_folder
+    from models.train import fit
+    from models.trainset import assemble
 
     if not data_dir and not synthetic:
         raise click.UsageError("give --data DIR, --synthetic, or both")
@@ -164,7 +91,7 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     sources, synthetic_dir, holdout_dir = [], None, None
     if synthetic:
         counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
-        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR), synthetic_holdout()
+        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR, click.echo), synthetic_holdout()
         sources.append({"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
                         "counts_per_class": counts, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
                         "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
@@ -215,14 +142,6 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     publish(build, out, version, promote, "train")
 
 
-def _split_seed(training_data: dict) -> int:
-    """The split seed of the data folder a model was trained on (for a flat folder's Test share)."""
-    for source in [training_data, *training_data.get("sources", [])]:
-        if source.get("kind") == "folder":
-            return int(source.get("split_seed", 1337))
-    return 1337
-
-
 def _drop(rows: list[dict] | None, condition: str) -> float | None:
     return next((row.get("auc_drop") for row in rows or [] if row["condition"] == condition), None)
 
@@ -267,23 +186,24 @@ def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
 def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_json) -> None:
     """All metrics, the robustness table, plots and a Markdown report for a model on held-out data."""
-    from server.detector.classifier import Classifier
+    from core.served_model import ServedModel
 
-    from .data import find_splits
-    from .evaluate import evaluate_split, resolve_model, write_evaluation
-    from .registry_cli import instance_dir
-    from .trainset import assemble
+    from models.data import find_splits
+    from core.registry import resolve_model
+    from models.evaluate import evaluate_split, write_evaluation
+    from core.settings import Settings
+    from models.trainset import assemble
 
     if self_blend and not data_dir:
         raise click.UsageError("--self-blend makes its test fakes from --data's real photos; give --data DIR")
-    folders = [resolve_model(spec, instance_dir()) for spec in (model_specs or [None])]
-    classifiers = [Classifier(folder) for folder in folders]
+    folders = [resolve_model(spec, Settings().instance_path()) for spec in (model_specs or [None])]
+    classifiers = [ServedModel(folder) for folder in folders]
     first = classifiers[0].info.metadata
     if face_crop is None:
         face_crop = bool((first.get("data_rule") or {}).get("face_crop"))
     if self_blend and not face_crop:
         raise click.UsageError("--self-blend needs the face crop (drop --no-face-crop)")
-    seed = _split_seed(first.get("training_data") or {})
+    seed = split_seed(first.get("training_data") or {})
     holdout = synthetic_holdout() if synthetic or not data_dir else None
     if data_dir and not find_splits(data_dir, seed=seed)["Test"].paths:
         raise click.UsageError(f"{data_dir} has no test images ({data_dir}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
@@ -300,12 +220,11 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
         history = json.loads(history_file.read_text()) if history_file.exists() else None
         results[info.version] = {}
         for name, test in sets.items():
-            evaluation = evaluate_split(classifier.score, test, name, info.input_size, info.threshold,
-                                        info.uncertain_band, info.reencode_quality)
+            evaluation = evaluate_split(classifier, test, name, info.threshold, info.uncertain_band)
             results[info.version][name] = evaluation
             slug = name.replace("test of ", "").replace(" ", "_")
             target = (out / info.version / slug if several else out) if out else \
-                instance_dir() / "evaluations" / info.version / slug
+                Settings().instance_path() / "evaluations" / info.version / slug
             written = write_evaluation(target, evaluation, info.metadata, history,
                                        f"{name} ({'face crops as served' if face_crop else 'images as they are'})")
             if as_json:
@@ -320,13 +239,3 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
                    "each model at its own threshold and band):")
         for line in _comparison_lines(results):
             click.echo(line)
-
-
-def register(group: click.Group) -> None:
-    from .head_cli import add_landmark_head
-    from .registry_cli import models_group
-
-    group.add_command(train)
-    group.add_command(evaluate)
-    group.add_command(add_landmark_head)
-    group.add_command(models_group)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server.detector.classifier import reencode_jpeg
+from core.served_model import reencode_jpeg
 
 SPLITS = ("Train", "Validation", "Test")
 CLASSES = {"Real": 0, "Fake": 1}
@@ -196,7 +196,7 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
     """
     import tensorflow as tf
 
-    from .augment import augment_batch, augment_image, seed_geometry
+    from models.augment import augment_batch, augment_image, seed_geometry
 
     autotune = tf.data.AUTOTUNE
     weights = sample_weights or [1.0] * len(split.paths)

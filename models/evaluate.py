@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .data import Split, load_images
-from .metrics import by_kind, classification_report
-from .plots import write_plots
-from .report import render_report
-from .robustness import robustness_table
+from core.served_model import Scorer
+from models.data import Split, load_images
+from models.metrics import by_kind, classification_report
+from models.plots import write_plots
+from models.report import render_report
+from models.robustness import robustness_table
 
 REPORT_FILE = "report.md"
 RESULTS_FILE = "evaluation.json"
@@ -29,30 +29,36 @@ class Evaluation:
     robustness: list[dict] | None     # models.robustness.robustness_table rows
 
 
-def evaluate_split(predict: Callable[[np.ndarray], np.ndarray], split: Split, name: str, size: int,
-                   threshold: float, band: tuple[float, float] | None,
-                   reencode_quality: int | None = None, robustness: bool = True) -> Evaluation:
+def score_split(scorer: Scorer, split: Split) -> np.ndarray:
+    """A split's files scored as served: decoded as they are, then `scorer` (the data rule, the network, the head).
+
+    The crops in a prepared data folder are the server's own face crops (models.prepare), saved
+    losslessly, so each file's score is the score the server gives that face.
+    """
+    return scorer.fake_probabilities(load_images(split.paths, scorer.rule.input_size))
+
+
+def evaluate_split(scorer: Scorer, split: Split, name: str, threshold: float, band: tuple[float, float] | None,
+                   robustness: bool = True) -> Evaluation:
     """Score a test split and measure everything the report and the card show.
 
     Args:
-        predict: N×S×S×3 uint8 images → N fake probabilities.
+        scorer: the model (core.served_model: a loaded ServedModel, or a Scorer while a folder is built).
         split: test files and labels.
         name: what the test set is called in tables.
-        size: the model's input size.
         threshold: the model's threshold; band: its uncertain band.
-        reencode_quality: the format-shortcut rule the model was trained with (models.data).
         robustness: also score the robustness conditions (needs both classes).
     """
-    images = load_images(split.paths, size, reencode_quality)
+    images = load_images(split.paths, scorer.rule.input_size)
     labels = np.asarray(split.labels).astype(int)
-    scores = predict(images)
+    scores = scorer.fake_probabilities(images)
     report = {**classification_report(labels, scores, threshold, band), "balance": split.balance()}
     kinds = by_kind(labels, scores, split.kind_list(), threshold)
     if len(kinds) > 1:   # one kind alone repeats the overall figures
         report["by_kind"] = kinds
     rows = None
     if robustness and len(np.unique(labels)) == 2:
-        rows = robustness_table(predict, images, labels, threshold)
+        rows = robustness_table(scorer.fake_probabilities, images, labels, threshold)
     return Evaluation(name, labels, scores, report, rows)
 
 
@@ -73,26 +79,3 @@ def write_evaluation(folder: Path, evaluation: Evaluation, metadata: dict, histo
     (folder / REPORT_FILE).write_text(render_report(metadata, evaluation.name, evaluation.report,
                                                     evaluation.robustness, plots, data_description))
     return {"report": REPORT_FILE, "results": RESULTS_FILE, "plots": plots}
-
-
-def resolve_model(spec: str | Path | None, instance_dir: Path | None = None) -> Path:
-    """The model folder for `spec`: a folder path, a registry version, or (None) what the server serves.
-
-    What the server serves: the registry's champion, else the shipped default.
-    """
-    from . import DEFAULT_MODEL_DIR
-    from .registry import Registry, RegistryError
-
-    registry = Registry.for_instance(instance_dir) if instance_dir else None
-    if spec is None:
-        champion = registry.champion() if registry else None
-        return registry.folder(champion) if champion else DEFAULT_MODEL_DIR
-    path = Path(spec)
-    if (path / "metadata.json").is_file():
-        return path
-    if registry is not None:
-        try:
-            return registry.folder(str(spec))
-        except RegistryError as error:
-            raise RegistryError(f"{spec!r} is neither a model folder nor a registered version: {error}") from error
-    raise RegistryError(f"{spec!r} is not a model folder (no metadata.json)")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from .cli import CACHE_DIR, SYNTHETIC_SEED, _split_seed, publish, quiet_tensorflow, synthetic_data, \
-    synthetic_holdout
-from .report import fmt
+from models import quiet_tensorflow
+from models.publish import publish, split_seed
+from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
+from models.report import fmt
 
 HEAD_SUFFIX = " + landmark head"   # a model that had a head gets this one instead (its CNN alone is refitted)
 
@@ -39,41 +40,42 @@ def _synthetic_counts(metadata: dict) -> dict | None:
 def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version, promote) -> None:
     """Fit a landmark head on DIR for a trained model, and save both as a new version, calibrated and evaluated."""
     quiet_tensorflow()
-    from server.detector.classifier import Classifier
-    from server.detector.landmark_head import LandmarkFinder
+    from core.landmark_head import LandmarkFinder
+    from core.served_model import DataRule, Scorer, ServedModel
 
-    from .architectures import load_keras
-    from .bundle import copy_history, write_model_folder
-    from .evaluate import resolve_model
-    from .landmark_head import fit_head, head_set, joined
-    from .registry_cli import instance_dir
-    from .trainset import assemble
+    from models.architectures import load_keras
+    from models.bundle import copy_history, write_model_folder
+    from core.registry import resolve_model
+    from models.landmark_head import fit_head, head_set, joined
+    from core.settings import Settings
+    from models.trainset import assemble
 
     if out and promote:
         raise click.UsageError("--promote works on registry versions; drop --out")
-    folder = resolve_model(model_spec, instance_dir())
-    classifier = Classifier(folder)
+    folder = resolve_model(model_spec, Settings().instance_path())
+    classifier = ServedModel(folder)
     info, metadata = classifier.info, classifier.info.metadata
     face_crop = bool((metadata.get("data_rule") or {}).get("face_crop"))
     if self_blend and not face_crop:
         raise click.UsageError("--self-blend needs a model trained on face crops")
-    seed = _split_seed(metadata.get("training_data") or {})
+    seed = split_seed(metadata.get("training_data") or {})
     preparation = (metadata.get("training_data") or {}).get("preparation") or {}
     copies = int(preparation.get("self_blend_copies") or 1) if self_blend else 0
     synthetic_dir = holdout_dir = None
     if synthetic:
         counts = _synthetic_counts(metadata) or {"Train": 1500, "Validation": 300}
-        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR), synthetic_holdout()
+        synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR, click.echo), synthetic_holdout()
 
     click.echo("preparing data" + (" (face crops as served)" if face_crop else ""))
     own = assemble(data_dir, None, None, face_crop, 0, seed, CACHE_DIR.parent)           # DIR's photos alone
     full = assemble(data_dir, synthetic_dir, holdout_dir, face_crop, copies, seed, CACHE_DIR.parent)
     finder = LandmarkFinder(num_threads=2)
-    size, quality = info.input_size, info.reencode_quality
+    # the new model: this network, its re-encode, and the canonical orientation (which every new model has)
+    network = Scorer(classifier.runtime, DataRule(info.input_size, info.rule.reencode_quality, True))
 
     def scored(name, split):
         click.echo(f"landmarks of {name}: {split.balance()}")
-        return head_set(name, split, classifier.runtime.predict, finder, size, quality)
+        return head_set(name, split, network, finder)
 
     validation = [scored(f"{Path(data_dir).name} validation", own.splits["Validation"])]
     if self_blend:
@@ -111,8 +113,9 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
 
     def build(target: Path) -> dict:
         written = write_model_folder(target, model, full.calibration, full.test_sets, description, version,
-                                     history=history, reencode_quality=quality, face_crop=face_crop,
-                                     validation_name=full.calibration_name, head=weights)
+                                     history=history, reencode_quality=network.rule.reencode_quality,
+                                     face_crop=face_crop, validation_name=full.calibration_name, head=weights,
+                                     canonical=network.rule.canonical_orientation)
         copy_history(folder, target)
         return written
 
@@ -120,7 +123,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
 
 
 def _subset(split, keep: list[bool]):
-    from .data import Split
+    from models.data import Split
 
     part = Split()
     for path, label, mask, kind, wanted in zip(split.paths, split.labels, split.masks or [""] * len(split.paths),

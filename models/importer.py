@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras
 
-from .layers import Complement
+from models.layers import Complement
 
 MODEL_CLASSES = {"Functional": ("keras.src.models.functional", "Functional"),
                  "Model": ("keras.src.models.functional", "Functional"),

@@ -1,4 +1,4 @@
-"""Fitting the landmark head (server/detector/landmark_head.py) for a trained model.
+"""Fitting the landmark head (core/landmark_head.py) for a trained model.
 
 The head is a logistic regression on the landmark features of a data folder's own Train photos,
 Real against Fake, with the synthetic set's Train reals as further real photos when it is given (the
@@ -20,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from server.detector.landmark_head import FEATURE_VERSION, HeadWeights, LandmarkFinder, head_inputs, soft_or
-from server.detector.orientation import canonical_orientation
+from core.landmark_head import FEATURE_VERSION, HeadWeights, LandmarkFinder, head_inputs, soft_or
+from core.served_model import Scorer
 
-from .data import Split, load_images
+from models.data import Split, load_images
 
 # L2 strength (scikit-learn's C) of the logistic regression: on faces-gan Test, C 0.03, 0.1 and 0.3
 # gave ROC AUC 0.910, 0.908 and 0.904 (head alone, fitted on faces-gan Train, measured).
@@ -44,13 +44,18 @@ class HeadSet:
     found: np.ndarray
 
 
-def head_set(name: str, split: Split, cnn_predict, finder: LandmarkFinder, size: int,
-             reencode_quality: int | None) -> HeadSet:
-    """Load a split as evaluation does (data rule included, each image in its canonical orientation, as the
-    model the head joins scores it) and score it with the CNN and the landmarks."""
-    images = canonical_orientation(load_images(split.paths, size, reencode_quality))
-    features, found = finder.features(images)
-    return HeadSet(name, np.asarray(split.labels, int), cnn_predict(images), features, found)
+def head_set(name: str, split: Split, network: Scorer, finder: LandmarkFinder) -> HeadSet:
+    """Score a split with the network alone and find its landmark features, both on the crops as the new
+    model will see them (`network.prepare`: the data rule of the model the head joins).
+
+    Args:
+        network: the model without a head (Scorer(runtime, rule)): its scores are the soft OR's first input.
+    """
+    if network.head is not None:
+        raise ValueError("head_set needs the network alone (a Scorer without a head)")
+    prepared = network.prepare(load_images(split.paths, network.rule.input_size))
+    features, found = finder.features(prepared)
+    return HeadSet(name, np.asarray(split.labels, int), network.score_prepared(prepared), features, found)
 
 
 def joined(first: HeadSet, second: HeadSet) -> HeadSet:
@@ -101,7 +106,7 @@ def fit_head(train: HeadSet, validation: list[HeadSet]) -> tuple[HeadWeights, di
     cnn_only = {s.name: _auc(s.labels, s.cnn) for s in validation}
     chosen = next(row for row in tried if row["offset"] == offset)
     record = {"features": "colour, texture, local contrast and position at the 468 FaceMesh landmarks, each "
-                          "point's averaged with its mirror point's (server/detector/landmark_head.py, "
+                          "point's averaged with its mirror point's (core/landmark_head.py, "
                           f"feature version {weights.feature_version})",
               "model": f"logistic regression, C={HEAD_C}", "trained_on": train.name, "train_balance": {
                   "Real": int(((train.labels == 0) & train.found).sum()),

@@ -2,7 +2,7 @@
 
 FaceMesh numbers its 468 points on the face, not on the image: in a mirror image of a face, point i
 lands where the mirror of some other point j was (the left eye's corner where the right one's was).
-The landmark head (server/detector/landmark_head.py) needs that pairing to weigh both sides of a
+The landmark head (core/landmark_head.py) needs that pairing to weigh both sides of a
 face alike. It is measured, not looked up: FaceMesh runs on each face crop and on its mirror image;
 the mean distance between point i of the mirror (mirrored back) and point j of the original, over
 all faces, is the cost of pairing i with j; the cheapest one-to-one pairing of that cost made
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from server.detector.landmark_head import LandmarkFinder, MIRROR_FILE, POINTS
+from core.landmark_head import LandmarkFinder, MIRROR_FILE, POINTS
 
-from .data import IMAGE_SUFFIXES
+from models.data import IMAGE_SUFFIXES
 
 
 def measure_pairing(crops: np.ndarray, finder: LandmarkFinder) -> tuple[np.ndarray, dict]:
@@ -52,8 +52,8 @@ def served_face_crops(files: list[Path], size: int = 256) -> np.ndarray:
     """The top face of each photo, cropped as the server crops it (photos without a face are left out)."""
     from PIL import Image
 
-    from server.detector.faces import FaceDetector
-    from server.detector.pipeline import served_crops
+    from core.faces import FaceDetector
+    from core.check import served_crops
 
     detector, crops = FaceDetector(), []
     for file in files:

@@ -1,7 +1,7 @@
 """Training data as the server sees it, and self-blended fakes made from real photos.
 
-Face crop: every file goes through the server's own path — server.intake.decode_image, the
-FaceDetector, server.detector.pipeline.served_crops — and the crop of its top face (the whole
+Face crop: every file goes through the server's own path — core.intake.decode_image, the
+FaceDetector, core.check.served_crops — and the crop of its top face (the whole
 image when there is none) is what training, validation and evaluation see. So what the model
 learns is what it is shown later.
 
@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from server.detector.faces import FaceDetector
-from server.detector.pipeline import served_crops
-from server.intake import decode_image
+from core.faces import FaceDetector
+from core.check import served_crops
+from core.intake import decode_image
 
-from .data import Split
+from models.data import Split
 
 # bump when crops or fakes change: old cache entries are then ignored (2: faces enlarged up to 2×)
 PREP_VERSION = 2
@@ -85,7 +85,7 @@ class Preparer:
     @property
     def landmarker(self):
         if self._landmarker is None:
-            from server.detector.landmarks import FaceLandmarker
+            from core.landmarks import FaceLandmarker
 
             self._landmarker = FaceLandmarker(num_threads=2)
         return self._landmarker
@@ -121,7 +121,7 @@ class Preparer:
     def self_blended_photo(self, path: str | Path, copy: int):
         """The whole self-blended photo (models.selfblend.SelfBlend) before the crop, or None without
         a face and its landmarks."""
-        from .selfblend import self_blend
+        from models.selfblend import self_blend
 
         key = self._key(path)
         rgb = self._decode(path)

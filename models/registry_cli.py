@@ -6,18 +6,11 @@ from pathlib import Path
 
 import click
 
-from .registry import Registry, RegistryError
-
-
-def instance_dir() -> Path:
-    """The server's instance folder (one rule for app and CLI: Settings.instance_path)."""
-    from server.settings import Settings
-
-    return Settings().instance_path()
+from core.registry import Registry, RegistryError
 
 
 def instance_registry() -> Registry:
-    return Registry.for_instance(instance_dir())
+    return Registry.for_settings()
 
 
 def _auc(metadata: dict) -> str:
@@ -138,12 +131,12 @@ def history() -> None:
 def import_model(path: Path, weights: Path | None, version: str | None, output_is: str, data_dir: Path | None,
                  promote_now: bool) -> None:
     """Import a Keras-2 JSON + H5 weights, a Keras-2 full .h5 or a .keras model and register it."""
-    from .cli import quiet_tensorflow
+    from models import quiet_tensorflow
 
     quiet_tensorflow()
-    from .bundle import write_model_folder
-    from .data import find_splits
-    from .importer import as_fake_probability, load_any
+    from models.bundle import write_model_folder
+    from models.data import find_splits
+    from models.importer import as_fake_probability, load_any
 
     try:
         loaded, source_format, changes = load_any(path, weights)

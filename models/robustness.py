@@ -1,8 +1,8 @@
 """Robustness: how much ROC AUC a model keeps when test images go through what the web does to them.
 
-Each condition is applied to the decoded size×size test image (after any fixed re-encode of the
-data rule), the same way for real and fake images, and the degraded image is scored at the model's
-input size again (a downscaled image is scaled back up, as the server's face crop would).
+Each condition is applied to the decoded size×size test crop, the same way for real and fake images,
+and the degraded crop is scored as served (the model's data rule included) at the model's input size
+again (a downscaled image is scaled back up, as the server's face crop would).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from .metrics import classification_report
+from models.metrics import classification_report
 
 JPEG_QUALITY = 60
 RESIZE_FACTOR = 0.5

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import Split, dataset, example_weights
+from models.data import Split, dataset, example_weights
 
 SEED = 1337
 BATCH_SIZE = 32
@@ -92,7 +92,7 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
     """
     import keras
 
-    from .architectures import load_keras, make_model, with_map_head
+    from models.architectures import load_keras, make_model, with_map_head
 
     set_seed(seed)
     model = load_keras(init) if init else make_model(arch, input_size, weights)

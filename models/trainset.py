@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import SPLITS, Split, find_splits
-from .prepare import SELF_BLENDED_TEST, Preparer
+from models.data import SPLITS, Split, find_splits
+from models.prepare import SELF_BLENDED_TEST, Preparer
 
 TRAINING_SPLITS = ("Train", "Validation")
 

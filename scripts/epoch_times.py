@@ -32,7 +32,7 @@ def main() -> None:
 
     import keras
 
-    from models.cli import CACHE_DIR, synthetic_data
+    from models.synthetic_sets import CACHE_DIR, synthetic_data
     from models.data import find_splits
     from models.train import fit
 

@@ -38,7 +38,7 @@ scripts/labelstudio.sh install
 printf 'Label Studio install: %ss (the tests print their own start times)\n' "$(( $(date +%s) - labelstudio_started ))"
 # --- end of the Label Studio block --------------------------------------------------------------
 
-# --- PostgreSQL (server/store): the store, dispute and review tests run on it as well as on SQLite ---
+# --- PostgreSQL (core/store): the store, dispute and review tests run on it as well as on SQLite ---
 step "PostgreSQL: a private server on 127.0.0.1 (scripts/postgres.sh start; stopped when the tests end)"
 scripts/postgres.sh start
 trap 'scripts/postgres.sh stop || true' EXIT

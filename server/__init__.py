@@ -7,11 +7,11 @@ from pathlib import Path
 from flask import Flask
 from flask_cors import CORS
 
-from . import errors, limits, observability, store
-from .fetch import Fetcher
-from .images import ImageStore
-from .keys import StoredKeys
-from .settings import Settings
+from server import database, errors, limits, observability
+from server.fetch import Fetcher
+from core.images import ImageStore
+from server.keys import StoredKeys
+from core.settings import Settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -28,24 +28,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     observability.init_app(app, settings.log_format)
 
     errors.init_app(app)
-    store.init_app(app, settings.database_url)
+    database.init_app(app, settings.database_url)
     app.extensions["keys"] = StoredKeys(app.extensions["store"])
     app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
                                           settings.image_cache_max_mb * 1024 * 1024)
     app.extensions["fetcher"] = Fetcher(settings.max_upload_bytes, settings.fetch_allow_hosts)
     # Imported here, not at the top: gunicorn_conf.py imports this package and must set
     # PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported.
-    from . import cache, metrics
+    from server import cache, metrics
     cache.init_app(app, settings)
     metrics.init_app(app)
-    from .detector import service
-    service.init_app(app, settings)
+    from server import serving
+    serving.init_app(app, settings)
     if settings.extension_origins:
         CORS(app, origins=settings.extension_origins, resources={r"/api/*": {}, r"/readyz": {}},
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
-    from .api import checks, disputes, health, labelstudio, model, openapi
-    from .api import metrics as metrics_api
+    from server.api import checks, disputes, health, labelstudio, model, openapi
+    from server.api import metrics as metrics_api
     limits.init_app(app, settings, [checks.bp, disputes.bp, model.bp])
     for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp, metrics_api.bp):
         app.register_blueprint(blueprint)

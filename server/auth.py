@@ -15,7 +15,7 @@ from typing import Callable
 
 from flask import current_app, g, request
 
-from .errors import Problem
+from server.errors import Problem
 
 
 def key_id(key: str) -> str:

@@ -24,9 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .detector import crops
-from .settings import Settings
-from .store import ResultCacheEntry
+from core import crops
+from core.settings import Settings
+from core.store import ResultCacheEntry
 
 log = logging.getLogger(__name__)
 # Bump when a code change alters results for the same model and settings (crops, faces, verdicts).

@@ -1,4 +1,4 @@
-"""The `deepfake-guard` command: serve, and the model and feedback commands registered below."""
+"""`deepfake-guard serve`: the API under gunicorn, after the model it will serve has loaded and passed its checks."""
 from __future__ import annotations
 
 import os
@@ -7,18 +7,13 @@ from pathlib import Path
 
 import click
 
-from .auth import is_loopback
-from .settings import Settings
+from server.auth import is_loopback
+from core.settings import Settings
 
 GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """Deepfake Guard: a self-hosted deepfake check for the browser."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--dev", is_flag=True, help="Flask's development server (one process, auto-reload) instead of gunicorn.")
@@ -35,7 +30,7 @@ def serve(host: str, port: int, dev: bool) -> None:
                    "machine only.", err=True)
     click.echo(f"model: {_check_model(settings)}", err=True)
     if dev:
-        from . import create_app
+        from server import create_app
         create_app().run(host=host, port=port, debug=False)
         return
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
@@ -48,10 +43,10 @@ def _check_model(settings: Settings) -> str:
     A missing or corrupt model then stops `serve` with one clear message instead of workers that
     fail to boot one after another. (exec replaces this process, so the loaded model is not kept.)
     """
-    from models.registry import RegistryError
+    from core.registry import RegistryError
 
-    from .detector.classifier import ModelError
-    from .detector.service import build_holder
+    from core.served_model import ModelError
+    from server.serving import build_holder
 
     try:
         holder = build_holder(settings, settings.instance_path())
@@ -60,13 +55,13 @@ def _check_model(settings: Settings) -> str:
         raise click.ClickException(f"cannot start: the model to serve ({where}) cannot be loaded: {error}. "
                                    "Point DFG_MODEL_DIR at a model folder with model.onnx and metadata.json, "
                                    "or reinstall the package.") from None
-    classifier = holder.current().classifier
+    classifier = holder.current().model
     return f"{classifier.version} ({holder.source})"
 
 
 def _stored_keys(settings: Settings) -> bool:
-    from .keys import StoredKeys
-    from .store import Store
+    from server.keys import StoredKeys
+    from core.store import Store
 
     return StoredKeys(Store.for_settings(settings)).any_active()
 
@@ -77,21 +72,3 @@ def _is_loopback_host(host: str) -> bool:
 
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def _register_commands() -> None:
-    from feedback.cli import register as register_feedback
-    from models.cli import register as register_models
-
-    from .db_cli import db
-    from .extension_cli import extension
-    from .keys_cli import keys
-
-    register_models(main)
-    register_feedback(main)
-    main.add_command(extension)
-    main.add_command(keys)
-    main.add_command(db)
-
-
-_register_commands()

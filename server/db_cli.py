@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .settings import Settings
-from .store import Store, migrate
+from core.settings import Settings
+from core.store import Store, migrate
 
 
 def _store() -> Store:
@@ -28,7 +28,7 @@ def upgrade(sql: bool) -> None:
         click.echo(migrate.upgrade_sql(store.url))
         return
     before = migrate.current_revision(store.engine)
-    store.create_schema()
+    store.migrate_to_latest()
     after = migrate.current_revision(store.engine)
     click.echo(f"{_safe_url(store)}: at {after}" + (f" (was {before or 'empty'})" if before != after else " already"))
 

@@ -8,7 +8,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-PROBLEM_TYPE_BASE = "https://deepfake-guard.dev/problems/"
+from core.problems import PROBLEM_TYPE_BASE, Problem
+
 STORE_RETRY_AFTER_SECONDS = "2"
 log = logging.getLogger(__name__)
 
@@ -17,25 +18,6 @@ _DEFAULT_DETAIL = {
     404: "No such resource. See GET /openapi.json for the API.",
     405: "This method is not allowed on this resource. See GET /openapi.json for the API.",
 }
-
-
-class Problem(Exception):
-    """A domain error that becomes a problem+json response.
-
-    Args:
-        status: HTTP status code.
-        slug: short machine-readable name; the problem `type` is PROBLEM_TYPE_BASE + slug.
-        title: short summary, the same for every occurrence of this problem.
-        detail: what was wrong in this request and what to do about it.
-        extra: further members for the body (e.g. the limit that was exceeded).
-    """
-
-    def __init__(self, status: int, slug: str, title: str, detail: str, headers: dict | None = None,
-                 **extra: object) -> None:
-        super().__init__(detail)
-        self.status, self.slug, self.title, self.detail = status, slug, title, detail
-        self.headers = headers or {}
-        self.extra = extra
 
 
 def problem_response(status: int, slug: str, title: str, detail: str, headers: dict | None = None,

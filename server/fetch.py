@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
-from .errors import Problem
+from server.errors import Problem
 
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT = 3.0

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from server.settings import Settings
+from core.settings import Settings
 
 _settings = Settings()
 M_ARENA_MAX = -8      # glibc malloc.h

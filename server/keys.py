@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from .store import ApiKey, Store
+from core.store import ApiKey, Store
 
 KEY_PREFIX = "dfg_"
 KEY_CACHE_SECONDS = 10.0

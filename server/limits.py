@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from .settings import Settings
+from core.settings import Settings
 
 # Cheap, public endpoints that monitoring polls: never limited.
 EXEMPT_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_json", "metrics.prometheus_metrics"}

@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from .store import ReviewItem, Store
+from core.store import ReviewItem, Store
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # From a cache hit (~1 ms) to a large photo under load (~1 s).

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .store import Check, Dispute, ReviewItem
+from core.store import Check, Dispute, ReviewItem
 
 
 def ext_id_for(sha256: str) -> str:

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import models
-from models.registry import Registry, sha256_file
-from server.detector.classifier import Runtime, probe_batch
+from core.registry import Registry, sha256_file
+from core.served_model import Runtime, probe_batch
 
 SERVED_FILES = ("model.onnx", "model.keras")
 

@@ -7,15 +7,16 @@ import uuid
 
 from flask import Blueprint, current_app, g, request
 
-from .. import metrics
-from ..auth import require_key
-from ..cache import CachedResult, result_cache
-from ..detector.pipeline import NO_FACE_NOTE, Assessment
-from ..detector.service import detector
-from ..errors import Problem
-from ..intake import DecodedImage, decode_image
-from ..review import dispute_json, queue_uncertain, review_for, review_json
-from ..store import CachedCheck, Check, store
+from server import metrics
+from server.auth import require_key
+from server.cache import CachedResult, result_cache
+from core.check import NO_FACE_NOTE, Assessment
+from server.serving import checker
+from server.errors import Problem
+from core.intake import DecodedImage, decode_image
+from server.review import dispute_json, queue_uncertain, review_for, review_json
+from core.store import CachedCheck, Check
+from server.database import store
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
@@ -159,16 +160,16 @@ def _lookup(sha256: str, model_version: str) -> CachedResult | None:
 def create_check():
     started = time.perf_counter()
     data, context = _image_bytes()
-    # One detector for the whole request: a champion swapped in meanwhile answers the next one.
-    serving = detector()
+    # One checker for the whole request: a champion swapped in meanwhile answers the next one.
+    serving = checker()
     sha256 = hashlib.sha256(data).hexdigest()
-    hit = _lookup(sha256, serving.classifier.version)
+    hit = _lookup(sha256, serving.model.version)
     if hit is not None:
-        check = _cached_check(sha256, serving.classifier.version, hit, (time.perf_counter() - started) * 1000, context)
+        check = _cached_check(sha256, serving.model.version, hit, (time.perf_counter() - started) * 1000, context)
     else:
         with metrics.timed("decode"):
             image = decode_image(data, current_app.config["SETTINGS"].max_pixels)
-        assessment = serving.assess(image)
+        assessment = serving.check(image)
         for stage, seconds in assessment.stage_seconds.items():
             metrics.observe_stage(stage, seconds)
         check = _new_check(image, assessment, (time.perf_counter() - started) * 1000, context)

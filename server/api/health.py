@@ -6,9 +6,9 @@ import logging
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..detector.service import detector
-from ..errors import Problem
-from ..store import store
+from server.serving import checker
+from server.errors import Problem
+from server.database import store
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -27,4 +27,4 @@ def readyz():
         log.warning("store not reachable: %s", error.__class__.__name__)
         raise Problem(503, "store-unavailable", "Store unavailable",
                       "The server cannot reach its database. Check DFG_DATABASE_URL and the database server.")
-    return {"status": "ready", "model_version": detector().classifier.version}
+    return {"status": "ready", "model_version": checker().model.version}

@@ -12,10 +12,10 @@ from typing import Any, Literal, Union
 from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from feedback.outcomes import apply_annotation, remove_annotations
+from core.outcomes import apply_annotation, remove_annotations
 
-from ..errors import Problem
-from ..store import store
+from server.errors import Problem
+from server.database import store
 
 # The same name as feedback.labelstudio.WEBHOOK_SECRET_HEADER (a test holds them together), not
 # imported from there: that module loads the Label Studio SDK and pandas, 70 MB in every worker.

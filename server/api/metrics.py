@@ -12,10 +12,10 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
-from .. import metrics
-from ..auth import is_loopback
-from ..errors import Problem
-from ..store import store
+from server import metrics
+from server.auth import is_loopback
+from server.errors import Problem
+from server.database import store
 
 bp = Blueprint("metrics", __name__)
 

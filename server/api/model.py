@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..auth import require_key
-from ..detector.service import holder
+from server.auth import require_key
+from server.serving import holder
 
 bp = Blueprint("model", __name__, url_prefix="/api/v1/model")
 
@@ -13,7 +13,7 @@ bp = Blueprint("model", __name__, url_prefix="/api/v1/model")
 @require_key
 def read_model():
     models = holder()
-    info = models.current().classifier.info
+    info = models.current().model.info
     metadata = info.metadata
     return {
         "version": info.version,

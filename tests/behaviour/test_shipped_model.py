@@ -11,7 +11,7 @@ from PIL import Image
 
 import models
 from models.synthetic import make_pair, sample_photos
-from server.detector.classifier import Classifier
+from core.served_model import ServedModel
 
 PAIRS = 24
 # Invariance bounds: mean and 90th percentile of |Δ P(fake)| over 48 images, and the share of verdicts
@@ -22,8 +22,8 @@ JPEG_MEAN, JPEG_P90, JPEG_SAME_VERDICT = 0.06, 0.15, 0.85
 
 
 @pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier(models.DEFAULT_MODEL_DIR)
+def classifier() -> ServedModel:
+    return ServedModel(models.DEFAULT_MODEL_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def _same_verdict(a: np.ndarray, b: np.ndarray, threshold: float) -> float:
 
 
 def test_manipulated_image_scores_higher_than_its_source(classifier, images):
-    scores = classifier.predict(images)
+    scores = classifier.fake_probabilities(images)
     sources, fakes = scores[:PAIRS], scores[PAIRS:]
     higher = fakes > sources
     assert higher.mean() >= 0.8, f"only {higher.sum()} of {PAIRS} manipulated images scored above their source"
@@ -58,18 +58,18 @@ def test_manipulated_image_scores_higher_than_its_source(classifier, images):
 
 
 def test_scores_are_stable_under_a_horizontal_flip(classifier, images):
-    """The shipped model turns every crop to one orientation (server/detector/orientation.py) and its head
+    """The shipped model turns every crop to one orientation (core/orientation.py) and its head
     weighs both sides of a face alike; without that its scores moved by 0.096 on average under a flip."""
-    scores = classifier.predict(images)
-    flipped = classifier.predict(images[:, :, ::-1])
+    scores = classifier.fake_probabilities(images)
+    flipped = classifier.fake_probabilities(images[:, :, ::-1])
     change = np.abs(flipped - scores)
     assert change.mean() <= FLIP_MEAN and np.quantile(change, 0.9) <= FLIP_P90, change.round(3)
     assert _same_verdict(scores, flipped, classifier.info.threshold) >= FLIP_SAME_VERDICT
 
 
 def test_a_jpeg_q90_re_encode_moves_the_score_little(classifier, images):
-    scores = classifier.predict(images)
-    encoded = classifier.predict(np.stack([_jpeg(image, JPEG_QUALITY) for image in images]))
+    scores = classifier.fake_probabilities(images)
+    encoded = classifier.fake_probabilities(np.stack([_jpeg(image, JPEG_QUALITY) for image in images]))
     change = np.abs(encoded - scores)
     assert change.mean() <= JPEG_MEAN and np.quantile(change, 0.9) <= JPEG_P90, change.round(3)
     assert _same_verdict(scores, encoded, classifier.info.threshold) >= JPEG_SAME_VERDICT
@@ -89,7 +89,7 @@ def test_a_self_blended_fake_scores_higher_than_its_source(classifier, portrait,
     preparer = Preparer(tmp_path / "cache", classifier.info.input_size, seed=11)
 
     def score(file: str) -> float:
-        return float(classifier.predict(np.asarray(Image.open(file).convert("RGB"))[None])[0])
+        return float(classifier.fake_probabilities(np.asarray(Image.open(file).convert("RGB"))[None])[0])
 
     source = score(preparer.crop(path)[0])
     fakes = np.array([score(preparer.self_blend(path, copy)[0]) for copy in range(SELF_BLEND_COPIES)])

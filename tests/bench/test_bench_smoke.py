@@ -38,7 +38,7 @@ def test_the_benchmark_runs_every_side_and_writes_table_json_and_plot(tmp_path):
 def test_the_classifier_cost_bench_compares_two_model_folders(tmp_path, capsys):
     import models
     from bench.head_cost import main
-    from server.detector.classifier import ModelInfo
+    from core.served_model import ModelInfo
     from tests.model_versions import model_copy
 
     other = model_copy(tmp_path / "other", "other-version")

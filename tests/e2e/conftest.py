@@ -7,10 +7,10 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .browser import CHROMIUM, EXTENSION_ORIGIN, Extension, launch
-from .servers import start_server
-from .sites import Site
-from .xvfb import VirtualScreen, missing_tools
+from tests.e2e.browser import CHROMIUM, EXTENSION_ORIGIN, Extension, launch
+from tests.e2e.servers import start_server
+from tests.e2e.sites import Site
+from tests.e2e.xvfb import VirtualScreen, missing_tools
 
 API_KEY = "e2e-key-0123456789"
 # Small enough that a test image can exceed it (413), large enough for every other test image.

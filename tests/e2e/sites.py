@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from .servers import free_port
+from tests.e2e.servers import free_port
 
 # A guard looks at a request's headers and returns an HTTP status to refuse it, or None.
 Guard = Callable[[dict], "int | None"]

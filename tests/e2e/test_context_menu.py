@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from .browser import OVERLAY, screenshot_overlay, wait_for_overlay
-from .pages import ASTRONAUT, COFFEE, open_photo_page
+from tests.e2e.browser import OVERLAY, screenshot_overlay, wait_for_overlay
+from tests.e2e.pages import ASTRONAUT, COFFEE, open_photo_page
 
 pytestmark = pytest.mark.e2e
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import OVERLAY, SCREENSHOTS, screenshot_overlay, wait_for_overlay
-from .pages import open_photo_page
+from tests.e2e.browser import OVERLAY, SCREENSHOTS, screenshot_overlay, wait_for_overlay
+from tests.e2e.pages import open_photo_page
 
 pytestmark = pytest.mark.e2e
 
@@ -69,9 +69,9 @@ def test_disagree_without_a_choice_asks_for_one_on_an_uncertain_verdict(extensio
 @pytest.fixture(scope="module")
 def forgetful_server(tmp_path_factory):
     """A server that keeps no checked image (DFG_IMAGE_RETENTION_HOURS=0): every dispute gets a 409 first."""
-    from .browser import EXTENSION_ORIGIN
-    from .conftest import API_KEY
-    from .servers import start_server
+    from tests.e2e.browser import EXTENSION_ORIGIN
+    from tests.e2e.conftest import API_KEY
+    from tests.e2e.servers import start_server
 
     server = start_server(tmp_path_factory.mktemp("dfg-forgetful"), API_KEY, extension_origins=EXTENSION_ORIGIN,
                           image_retention_hours=0)

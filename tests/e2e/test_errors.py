@@ -9,9 +9,9 @@ from PIL import Image
 
 from tests.images import astronaut, jpeg
 
-from .browser import EXTENSION_ORIGIN, OVERLAY, screenshot_overlay, wait_for_overlay
-from .conftest import MAX_UPLOAD_BYTES
-from .servers import free_port
+from tests.e2e.browser import EXTENSION_ORIGIN, OVERLAY, screenshot_overlay, wait_for_overlay
+from tests.e2e.conftest import MAX_UPLOAD_BYTES
+from tests.e2e.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import requests
 
 from tests.images import astronaut, jpeg
 
-from .browser import wait_for_overlay
-from .sites import needs_referer_from, refuses_other_sites
+from tests.e2e.browser import wait_for_overlay
+from tests.e2e.sites import needs_referer_from, refuses_other_sites
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from .browser import EXTENSION_ORIGIN
-from .servers import free_port
+from tests.e2e.browser import EXTENSION_ORIGIN
+from tests.e2e.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .browser import OVERLAY, screenshot_overlay, wait_for_overlay
-from .pages import ASTRONAUT, open_photo_page
+from tests.e2e.browser import OVERLAY, screenshot_overlay, wait_for_overlay
+from tests.e2e.pages import ASTRONAUT, open_photo_page
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from server.extension_cli import extension, extension_id
 
-from .browser import EXTENSION_DIR, EXTENSION_ID, Extension, launch
+from tests.e2e.browser import EXTENSION_DIR, EXTENSION_ID, Extension, launch
 
 MANIFEST = json.loads((EXTENSION_DIR / "manifest.json").read_text())
 README = (EXTENSION_DIR / "README.md").read_text()
@@ -59,7 +59,7 @@ def test_pack_for_the_store_leaves_out_the_key(tmp_path):
 
 
 def test_pack_is_a_deepfake_guard_command():
-    from server.cli import main
+    from cli import main
 
     assert main.commands["extension"].commands["pack"] is not None
 

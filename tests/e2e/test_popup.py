@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 
 from tests.images import astronaut, jpeg
 
-from .browser import SCREENSHOTS, wait_for_overlay
-from .pages import COFFEE, open_photo_page
+from tests.e2e.browser import SCREENSHOTS, wait_for_overlay
+from tests.e2e.pages import COFFEE, open_photo_page
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +81,7 @@ def set_review(server, check_id: str, **fields) -> None:
     """Write what the review sync would write (Label Studio is outside this test): task sent, label agreed."""
     from sqlalchemy import select
 
-    from server.store import ReviewItem, Store
+    from core.store import ReviewItem, Store
 
     database = Store.for_instance(None, server.instance_dir)
     with database.session() as session:

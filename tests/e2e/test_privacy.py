@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import wait_for_overlay
-from .pages import open_photo_page
+from tests.e2e.browser import wait_for_overlay
+from tests.e2e.pages import open_photo_page
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import ImageGrab
 from playwright.sync_api import Page
 
-from .browser import SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS
 
 SCREEN = "1280x900x24"
 TOOLS = ("xvfb-run", "xdotool")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from server.errors import Problem
-from server.intake import ACCEPTED_FORMATS, decode_image
+from core.intake import ACCEPTED_FORMATS, decode_image
 
 MAX_PIXELS = 50_000_000
 # Memory is bounded by the pixel limit: at worst a palette image (1 byte per pixel), its RGB

@@ -15,11 +15,11 @@ from feedback.labelstudio import LabelStudioClient
 from feedback.outbox import pending_count
 from feedback.sync import open_state
 from server import create_app
-from server.settings import Settings
+from core.settings import Settings
 from tests.conftest import API_KEY
 from tests.images import astronaut, jpeg
 
-from .services import REPO, LabelStudio, Server
+from tests.integration.services import REPO, LabelStudio, Server
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 # Figures for the closing note (start times, fault-test counts), shown in the summary even without -s.

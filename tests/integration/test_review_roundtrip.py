@@ -10,7 +10,7 @@ import pytest
 from feedback.labelstudio import WEBHOOK_SECRET_HEADER
 from tests.images import astronaut, jpeg
 
-from .services import run_cli
+from tests.integration.services import run_cli
 
 pytestmark = pytest.mark.labelstudio
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server.store import ReviewItem
+from core.store import ReviewItem
 
-from .conftest import distinct_images
-from .services import run_cli, start_cli
+from tests.integration.conftest import distinct_images
+from tests.integration.services import run_cli, start_cli
 
 pytestmark = pytest.mark.labelstudio
 

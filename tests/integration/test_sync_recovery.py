@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from feedback.outbox import current_fields
-from server.store import ReviewItem
+from core.store import ReviewItem
 from tests.images import astronaut, coffee, jpeg
 
-from .services import run_cli
+from tests.integration.services import run_cli
 
 pytestmark = pytest.mark.labelstudio
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from feedback.labelstudio import WEBHOOK_SECRET_HEADER
 from server import create_app
-from server.store import ReviewItem
+from core.store import ReviewItem
 from tests.conftest import API_KEY
 from tests.images import astronaut, jpeg
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from .conftest import distinct_images
-from .services import CLI
+from tests.integration.conftest import distinct_images
+from tests.integration.services import CLI
 
 pytestmark = pytest.mark.labelstudio
 

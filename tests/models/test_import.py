@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from models.registry import Registry
-from server.cli import main
-from server.detector.classifier import Classifier
+from core.registry import Registry
+from cli import main
+from core.served_model import ServedModel
 from tests.models import keras2_files as k2
 
 
@@ -70,7 +70,7 @@ def test_import_command_registers_a_flipped_servable_model(tmp_path, monkeypatch
     card = (folder / "MODEL_CARD.md").read_text()
     assert "1 − P(real)" in card and "nothing about its accuracy was measured" in card
     # The served ONNX model gives 1 − the seed's P(real) for the same pixels.
-    served = Classifier(folder).predict(images)
+    served = ServedModel(folder).fake_probabilities(images)
     np.testing.assert_allclose(served, 1 - k2.reference_p_real(images, weights), atol=1e-5)
     # A .keras file of the same model imports too (saved by Keras 3, output P(real) as well).
     from models.importer import load_any
@@ -78,4 +78,4 @@ def test_import_command_registers_a_flipped_servable_model(tmp_path, monkeypatch
     model.save(tmp_path / "seed.keras")
     again = CliRunner().invoke(main, ["models", "import", str(tmp_path / "seed.keras"), "--version", "seed-v2"])
     assert again.exit_code == 0, again.output
-    np.testing.assert_allclose(Classifier(registry.folder("seed-v2")).predict(images), served, atol=1e-5)
+    np.testing.assert_allclose(ServedModel(registry.folder("seed-v2")).fake_probabilities(images), served, atol=1e-5)

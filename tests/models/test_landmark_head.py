@@ -11,9 +11,9 @@ from PIL import Image, ImageFilter
 
 import models
 from models.landmark_head import OFFSETS
-from server.cli import main
-from server.detector.classifier import Classifier, reencode_jpeg
-from server.detector.landmark_head import HEAD_FILE
+from cli import main
+from core.served_model import ServedModel
+from core.landmark_head import HEAD_FILE
 from tests.models.tiny_data import write_real_faces
 
 COUNTS = {"Train": 16, "Validation": 8, "Test": 8}
@@ -63,13 +63,13 @@ def test_add_landmark_head_fits_saves_and_serves_a_head(tmp_path, monkeypatch):
     card = (out / "MODEL_CARD.md").read_text()
     assert "Landmark head" in card and f"offset {head['offset']:+.1f}" in card
 
-    served = Classifier(out)
+    served = ServedModel(out)
     assert served.head is not None and served.head.weights.offset == head["offset"]
 
     def head_logits(label: str) -> np.ndarray:   # the served head on the test photos, as the server crops them
         paths = sorted((data / "Test" / label).glob("*.jpg"))
         crops = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in paths])
-        return served.head.logits(reencode_jpeg(crops, served.info.reencode_quality))
+        return served.head.logits(served.prepare(crops))
 
     fakes, reals = head_logits("Fake"), head_logits("Real")
     assert np.isfinite(fakes).all() and np.isfinite(reals).all()   # every photo has its landmarks
@@ -99,7 +99,7 @@ def test_a_validation_split_without_fakes_is_reported_not_a_traceback(tmp_path, 
 def test_a_second_set_of_real_photos_joins_the_heads_training():
     """add-landmark-head --synthetic adds the synthetic set's Train reals to the head's training set."""
     from models.landmark_head import HeadSet, fit_head, joined
-    from server.detector.landmark_head import FEATURES
+    from core.landmark_head import FEATURES
 
     rng = np.random.default_rng(0)
 

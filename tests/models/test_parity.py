@@ -5,7 +5,7 @@ import numpy as np
 
 import models
 from models.synthetic import make_fake, make_real, sample_photos
-from server.detector.classifier import Classifier
+from core.served_model import ServedModel
 
 TOLERANCE = 1e-4
 
@@ -15,14 +15,14 @@ def test_shipped_runtime_matches_keras_within_tolerance():
 
     folder = models.DEFAULT_MODEL_DIR
     keras_model = load_keras(folder / "model.keras")
-    classifier = Classifier(folder)
+    classifier = ServedModel(folder)
     rng = np.random.default_rng(7)
     photos = sample_photos()
     batch = np.stack([make_real(rng, photos) for _ in range(4)] + [make_fake(rng, photos)[0] for _ in range(4)])
     # the classifier applies the model's data rule (orientation, a JPEG re-encode of every crop) before scoring
     seen = classifier.prepare(batch)
     expected = np.asarray(keras_model(seen.astype(np.float32), training=False)).reshape(-1)
-    served = classifier.predict(batch)
+    served = classifier.fake_probabilities(batch)
     assert served.shape == expected.shape == (8,)
     assert np.max(np.abs(served - expected)) <= TOLERANCE
     # Not trivially equal because constant: the model tells these images apart.

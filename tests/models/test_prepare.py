@@ -13,38 +13,38 @@ import models
 from models.data import load_image
 from models.prepare import MAX_PIXELS, Preparer
 from models.robustness import CONDITIONS
-from server.cli import main
-from server.detector.classifier import Classifier, reencode_jpeg
-from server.detector.faces import FaceDetector
-from server.detector.pipeline import Detector
-from server.intake import decode_image
+from cli import main
+from core.served_model import ServedModel, reencode_jpeg
+from core.faces import FaceDetector
+from core.check import Checker
+from core.intake import decode_image
 from tests.images import astronaut, coffee, encode, jpeg
 from tests.models.tiny_data import write_real_faces
 
 SIZE = 256
 
 
-class RecordingClassifier(Classifier):
-    """The shipped classifier, noting the crops the server's Detector hands it."""
+class RecordingModel(ServedModel):
+    """The shipped classifier, noting the crops the server's Checker hands it."""
 
     def __init__(self, folder) -> None:
         super().__init__(folder)
         self.seen: list[np.ndarray] = []
 
-    def predict(self, crops: np.ndarray) -> np.ndarray:
+    def fake_probabilities(self, crops: np.ndarray) -> np.ndarray:
         self.seen.append(crops.copy())
-        return super().predict(crops)
+        return super().fake_probabilities(crops)
 
 
 @pytest.fixture(scope="module")
-def server_detector() -> Detector:
-    return Detector(RecordingClassifier(models.DEFAULT_MODEL_DIR), FaceDetector(), max_faces=8)
+def server_detector() -> Checker:
+    return Checker(RecordingModel(models.DEFAULT_MODEL_DIR), FaceDetector(), max_faces=8)
 
 
-def _served_first_crop(detector: Detector, data: bytes) -> np.ndarray:
-    detector.classifier.seen.clear()
-    detector.assess(decode_image(data, MAX_PIXELS))
-    return detector.classifier.seen[0][0]
+def _served_first_crop(detector: Checker, data: bytes) -> np.ndarray:
+    detector.model.seen.clear()
+    detector.check(decode_image(data, MAX_PIXELS))
+    return detector.model.seen[0][0]
 
 
 def _photos(tmp_path) -> dict[str, bytes]:

@@ -2,7 +2,7 @@
 
 The app is the real one from the factory (real SQLite file, image store, registry); checks and
 disputes go through the API, and reviewers' labels through the code the webhook uses
-(feedback.outcomes.apply_annotation). Only Label Studio itself is left out here (tests/integration
+(core.outcomes.apply_annotation). Only Label Studio itself is left out here (tests/integration
 has the run against a real one).
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from models.registry import Registry
+from core.registry import Registry
 from server import create_app
-from server.settings import Settings
+from core.settings import Settings
 from tests.conftest import API_KEY
 from tests.models.tiny_data import write_tiny_set
 
@@ -76,7 +76,7 @@ class Loop:
 
     def reviewed(self, data: bytes, label: str) -> dict:
         """Check an image, dispute it, and have a reviewer label it `label` (as the webhook would)."""
-        from feedback.outcomes import apply_annotation
+        from core.outcomes import apply_annotation
         from server.review import ext_id_for
 
         check = self.check(data)

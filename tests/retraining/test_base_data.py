@@ -6,7 +6,7 @@ from PIL import Image
 
 from feedback.dataset import base_data
 from models.prepare import Preparer
-from server.settings import Settings
+from core.settings import Settings
 from tests.models.tiny_data import write_real_faces
 
 

@@ -11,7 +11,7 @@ import pytest
 from feedback.retrain import new_labels
 from feedback.sync import open_state
 
-from .conftest import CHAMPION, feedback_images
+from tests.retraining.conftest import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow
 CLI = Path(sys.executable).with_name("deepfake-guard")

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from feedback.retrain import new_labels, retrain
 from feedback.sync import open_state
 from server.api.openapi import CHECK
-from server.cli import main
+from cli import main
 
-from .conftest import CHAMPION, feedback_images
+from tests.retraining.conftest import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow
 FLIP = {"real": "fake", "fake": "real"}
@@ -63,10 +63,10 @@ def test_a_champions_landmark_head_is_kept_by_its_challenger(tmp_path, tiny_base
 
     import numpy as np
 
-    from models.registry import sha256_file
-    from server.detector.landmark_head import FEATURES, HEAD_FILE, HeadWeights
+    from core.registry import sha256_file
+    from core.landmark_head import FEATURES, HEAD_FILE, HeadWeights
 
-    from .conftest import Loop
+    from tests.retraining.conftest import Loop
 
     headed = tmp_path / "headed-champion"
     shutil.copytree(tiny_champion, headed)

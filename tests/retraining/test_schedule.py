@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from feedback.retrain_cli import retrain_job
-from server.settings import Settings
+from core.settings import Settings
 
-from .conftest import feedback_images
+from tests.retraining.conftest import feedback_images
 
 
 def test_not_due_below_the_label_minimum(loop, tmp_path, caplog):

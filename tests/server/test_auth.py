@@ -40,7 +40,7 @@ def test_without_configured_keys_only_loopback_clients_are_served(tmp_path):
 
 
 def test_serve_refuses_a_public_address_without_keys(monkeypatch):
-    from server.cli import main
+    from cli import main
 
     monkeypatch.delenv("DFG_API_KEYS", raising=False)
     result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "8099"])

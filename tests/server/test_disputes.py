@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server import create_app
-from server.store import Dispute, ReviewItem
+from core.store import Dispute, ReviewItem
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 
@@ -136,7 +136,7 @@ def test_cache_prune_removes_old_and_excess_images(tmp_path):
     import os
     import time
 
-    from server.images import ImageStore
+    from core.images import ImageStore
 
     store = ImageStore(tmp_path, retention_hours=1, max_cache_bytes=250, auto_prune=False)
     digests = []

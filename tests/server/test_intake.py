@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from server.intake import decode_image
+from core.intake import decode_image
 from tests.images import astronaut, coffee, encode, jpeg, png_header_only
 
 MAX_PIXELS = 50_000_000

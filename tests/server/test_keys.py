@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from server import create_app, keys
-from server.cli import main
-from server.store import ApiKey
+from cli import main
+from core.store import ApiKey
 from tests.images import coffee, jpeg
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from models.registry import Registry
+from core.registry import Registry
 from server import create_app
 from tests.conftest import API_KEY
 from tests.images import astronaut, jpeg
@@ -66,10 +66,10 @@ def test_request_in_flight_keeps_the_detector_it_took(instance, registry, tmp_pa
     taken = holder.current()
     register_copy(registry, "new", tmp_path)
     registry.promote("new")
-    assert holder.current().classifier.version == "new"
+    assert holder.current().model.version == "new"
     # The request that took the old detector still finishes on it, and says so.
-    from server.intake import decode_image
-    assessment = taken.assess(decode_image(jpeg(astronaut()), 50_000_000))
+    from core.intake import decode_image
+    assessment = taken.check(decode_image(jpeg(astronaut()), 50_000_000))
     assert assessment.model_version == "old"
 
 
@@ -129,7 +129,7 @@ def test_corrupt_champion_is_refused_and_the_old_model_keeps_serving(instance, r
     client = _app(instance).test_client()
     assert _check(client, jpeg(astronaut()))["model_version"] == "good"
     registry.promote("broken")  # its hashes match, but the runtime file is garbage
-    with caplog.at_level(logging.ERROR, logger="server.detector.champion"):
+    with caplog.at_level(logging.ERROR, logger="server.champion"):
         assert _check(client, jpeg(astronaut()))["model_version"] == "good"
     assert any("refusing new champion" in r.getMessage() and "still serving good" in r.getMessage()
                for r in caplog.records)

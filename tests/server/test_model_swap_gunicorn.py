@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from models.registry import Registry
+from core.registry import Registry
 from tests.e2e.servers import start_server
 from tests.model_versions import register_copy
 from tests.server.test_model_swap import distinct_images

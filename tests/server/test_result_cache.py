@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server import create_app
-from server.store import CachedCheck, Check, ResultCacheEntry
+from core.store import CachedCheck, Check, ResultCacheEntry
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 

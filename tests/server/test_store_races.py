@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server import create_app
 from server.review import record_dispute
-from server.store import Check, Dispute, ReviewItem
+from core.store import Check, Dispute, ReviewItem
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, jpeg
 

@@ -10,9 +10,9 @@ from matplotlib import cbook
 from PIL import Image
 from skimage import data
 
-from server.detector.crops import (CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, MAX_ENLARGEMENT, crop_face,
+from core.crops import (CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, MAX_ENLARGEMENT, crop_face,
                                   face_square)
-from server.detector.faces import FULL_RANGE, SHORT_RANGE, Face, FaceDetector, ssd_anchors
+from core.faces import FULL_RANGE, SHORT_RANGE, Face, FaceDetector, ssd_anchors
 
 # Face boxes (x, y, w, h) read by eye off saved crops: brows to chin, cheek to cheek.
 ASTRONAUT_FACE = (176, 78, 98, 100)

@@ -1,4 +1,4 @@
-"""The landmark head at serving time: its features, the soft OR with the CNN, its file, and the Classifier."""
+"""The landmark head at serving time: its features, the soft OR with the CNN, its file, and the ServedModel."""
 from __future__ import annotations
 
 import shutil
@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 import models
-from server.detector.classifier import Classifier, ModelError
-from server.detector.landmark_head import (FEATURE_VERSION, FEATURES, HEAD_FILE, POINTS, HeadWeights,
+from core.served_model import ServedModel, ModelError
+from core.landmark_head import (FEATURE_VERSION, FEATURES, HEAD_FILE, POINTS, HeadWeights,
                                            LandmarkFinder, head_inputs, landmark_features, mirror_pairing,
                                            soft_or)
 from tests.images import astronaut, coffee
@@ -17,8 +17,8 @@ from tests.images import astronaut, coffee
 
 def _face_crop() -> np.ndarray:
     """The astronaut's face as the server crops it (the finder looks where the crop rule puts the face)."""
-    from server.detector.faces import FaceDetector
-    from server.detector.pipeline import served_crops
+    from core.faces import FaceDetector
+    from core.check import served_crops
 
     photo = astronaut()
     return served_crops(photo, FaceDetector().detect(photo)[:1], 256)[0]
@@ -56,10 +56,10 @@ def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
 
 @pytest.mark.parametrize("shrink", [0.65, 0.5])
 def test_a_small_face_in_a_big_photo_is_cropped_at_the_scale_of_a_large_one(shrink):
-    """The crop rule enlarges a small face (up to 2×, server/detector/crops.py), so FaceMesh finds it
+    """The crop rule enlarges a small face (up to 2×, core/crops.py), so FaceMesh finds it
     where it finds a large one and the model sees the face at the size it learned."""
-    from server.detector.faces import FaceDetector
-    from server.detector.pipeline import served_crops
+    from core.faces import FaceDetector
+    from core.check import served_crops
 
     finder, large = LandmarkFinder(), _face_crop()
     side = round(256 * shrink)                        # the astronaut's face, ~100 and ~80 px wide
@@ -120,14 +120,14 @@ def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
     shutil.copytree(models.DEFAULT_MODEL_DIR, folder)
     (folder / HEAD_FILE).unlink(missing_ok=True)
     crops = np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))])
-    plain = Classifier(folder)
+    plain = ServedModel(folder)
     assert plain.head is None
-    cnn = plain.predict(crops)
+    cnn = plain.fake_probabilities(crops)
 
     weights = _weights(offset=4.0)
     weights.save(folder)
-    headed = Classifier(folder)
-    scores = headed.predict(crops)
+    headed = ServedModel(folder)
+    scores = headed.fake_probabilities(crops)
     seen = headed.prepare(crops)[0]                # the crop as the model sees it (orientation, re-encode)
     expected_head = weights.logits(landmark_features(seen, headed.head.finder.points(seen)))
     assert scores[0] == pytest.approx(soft_or(cnn[:1], np.array([expected_head]))[0], abs=1e-6)
@@ -136,7 +136,7 @@ def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
 
     (folder / HEAD_FILE).write_bytes(b"not an npz file")
     with pytest.raises(ModelError, match="landmark head"):
-        Classifier(folder)
+        ServedModel(folder)
 
 
 def test_each_landmark_is_paired_with_its_mirror_point():

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from server.detector.classifier import Classifier
-from server.detector.orientation import brightness_lean, canonical_orientation
+from core.served_model import ServedModel
+from core.orientation import brightness_lean, canonical_orientation
 from tests.images import astronaut, coffee
 from tests.model_versions import model_copy
 
@@ -48,9 +48,9 @@ def test_a_model_with_the_rule_scores_a_mirror_image_the_same_and_one_without_it
     crops = _crops()[:6]
     # with the shipped model's JPEG re-encode, whose rounding is not mirror symmetric: the turn comes first
     rule = {"reencode_jpeg_quality": 90}
-    without = Classifier(model_copy(tmp_path / "plain", "plain", data_rule={**rule, "canonical_orientation": False}))
-    with_rule = Classifier(model_copy(tmp_path / "turned", "turned", data_rule={**rule, "canonical_orientation": True}))
-    assert with_rule.info.canonical_orientation and not without.info.canonical_orientation
-    np.testing.assert_array_equal(with_rule.predict(crops[:, :, ::-1]), with_rule.predict(crops))
-    assert np.abs(without.predict(crops[:, :, ::-1]) - without.predict(crops)).max() > 1e-3
+    without = ServedModel(model_copy(tmp_path / "plain", "plain", data_rule={**rule, "canonical_orientation": False}))
+    with_rule = ServedModel(model_copy(tmp_path / "turned", "turned", data_rule={**rule, "canonical_orientation": True}))
+    assert with_rule.info.rule.canonical_orientation and not without.info.rule.canonical_orientation
+    np.testing.assert_array_equal(with_rule.fake_probabilities(crops[:, :, ::-1]), with_rule.fake_probabilities(crops))
+    assert np.abs(without.fake_probabilities(crops[:, :, ::-1]) - without.fake_probabilities(crops)).max() > 1e-3
     assert json.loads((tmp_path / "turned" / "metadata.json").read_text())["data_rule"]["canonical_orientation"]

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from feedback import outbox
-from feedback.outcomes import apply_annotation, apply_tasks, remove_annotations
-from server.store import Check, Dispute, ReviewItem, Store
-from server.store.tables import utcnow
+from core.outcomes import apply_annotation, apply_tasks, remove_annotations
+from core.store import Check, Dispute, ReviewItem, Store
+from core.store.tables import utcnow
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def database_url(each_database_url):
 
 def _store(url: str, items: int) -> Store:
     store = Store(url)
-    store.create_schema()
+    store.migrate_to_latest()
     with store.session() as session:
         for index in range(items):
             sha = f"{index:064x}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedback.resolution import resolve, vote_of
+from core.resolution import resolve, vote_of
 
 
 def _annotation(*choices: str, cancelled: bool = False, from_name: str = "label") -> dict:

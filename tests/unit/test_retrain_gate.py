@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from feedback.dataset import in_holdout
-from feedback.gate import decide, feedback_report, image_scores
+from feedback.gate import feedback_report, image_scores, promotion_decision
 
 
 def _metrics(auc: float, log_loss: float, n: int = 20) -> dict:
@@ -16,12 +16,12 @@ def _metrics(auc: float, log_loss: float, n: int = 20) -> dict:
 
 def test_promotes_only_when_not_worse_on_base_and_better_on_feedback():
     champion = _metrics(0.90, 0.60)
-    assert decide(champion, _metrics(0.895, 0.40), tolerance=0.01, min_holdout=10).promote
-    worse_base = decide(champion, _metrics(0.88, 0.10), tolerance=0.01, min_holdout=10)
+    assert promotion_decision(champion, _metrics(0.895, 0.40), tolerance=0.01, min_holdout=10).promote
+    worse_base = promotion_decision(champion, _metrics(0.88, 0.10), tolerance=0.01, min_holdout=10)
     assert not worse_base.promote and "worse on the base holdout" in worse_base.reason
-    not_better = decide(champion, _metrics(0.95, 0.60), tolerance=0.01, min_holdout=10)
+    not_better = promotion_decision(champion, _metrics(0.95, 0.60), tolerance=0.01, min_holdout=10)
     assert not not_better.promote and "not better" in not_better.reason
-    too_few = decide(champion, _metrics(0.95, 0.10, n=3), tolerance=0.01, min_holdout=10)
+    too_few = promotion_decision(champion, _metrics(0.95, 0.10, n=3), tolerance=0.01, min_holdout=10)
     assert not too_few.promote and "only 3 reviewed images" in too_few.reason
 
 

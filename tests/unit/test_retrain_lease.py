@@ -5,12 +5,12 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from feedback.lease import Lease
-from server.store import Store
+from core.store import Store
 
 
 def _store(tmp_path) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    store.create_schema()
+    store.migrate_to_latest()
     return store
 
 

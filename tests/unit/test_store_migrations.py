@@ -10,9 +10,9 @@ from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
-from server.cli import main
-from server.store import Check, Store, migrate
-from server.store.tables import Base
+from cli import main
+from core.store import Check, Store, migrate
+from core.store.tables import Base
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def _table_names(store: Store) -> set[str]:
 def test_head_on_an_empty_database_is_exactly_the_tables_of_tables_py(database_url):
     store = Store(database_url)
     assert migrate.current_revision(store.engine) is None
-    store.create_schema()
+    store.migrate_to_latest()
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     assert _table_names(store) == set(Base.metadata.tables) | {"alembic_version"}
     assert migrate.differences(store.engine) == []       # columns, types, indexes, constraints
@@ -43,7 +43,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(database_url
     with store.session() as session:
         session.add(Check(id="kept", client="k", sha256="0" * 64, width=1, height=1, format="jpeg", verdict="real",
                           fake_probability=0.1, faces=[], scope="no_face", model_version="v1", elapsed_ms=1.0))
-    store.create_schema()
+    store.migrate_to_latest()
     assert migrate.current_revision(store.engine) == migrate.INITIAL_REVISION
     assert "api_keys" in _table_names(store)
     with store.session() as session:
@@ -53,7 +53,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(database_url
 def _start(url: str, everyone_ready) -> None:
     store = Store(url)
     everyone_ready.wait(timeout=120)   # imports done: all of them migrate at the same moment
-    store.create_schema()
+    store.migrate_to_latest()
 
 
 def test_processes_that_start_together_migrate_once(database_url):

@@ -1,7 +1,7 @@
 """468 face landmarks (MediaPipe FaceMesh, the vendored face_landmark.tflite) for a detected face.
 
 Used to build self-blended fakes (models.selfblend) and, at serving time, by the landmark head
-(server/detector/landmark_head.py). Like server/detector/faces.py it runs the model in LiteRT, so
+(core/landmark_head.py). Like core/faces.py it runs the model in LiteRT, so
 no TensorFlow is needed.
 
 MediaPipe's recipe (face_landmark_front_cpu.pbtxt): the detection box, made square and enlarged
@@ -17,7 +17,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from .faces import MODEL_DIR, Face
+from core.faces import MODEL_DIR, Face
 
 MODEL_FILE = MODEL_DIR / "face_landmark.tflite"
 INPUT_SIDE = 192
@@ -50,7 +50,7 @@ class FaceLandmarker:
 
         Args:
             rgb: the H×W×3 uint8 image `face` was detected in.
-            face: a server.detector.faces.Face (box and eye keypoints).
+            face: a core.faces.Face (box and eye keypoints).
         """
         cx, cy, side, angle = self._roi(face)
         cos, sin = math.cos(angle), math.sin(angle)

@@ -13,10 +13,10 @@ from typing import Iterable, Mapping
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from server.store import ReviewItem
-from server.store.tables import utcnow
+from core.store import ReviewItem
+from core.store.tables import utcnow
 
-from .resolution import resolve, vote_of
+from core.resolution import resolve, vote_of
 
 
 def item_for(session: Session, ext_id: str) -> ReviewItem | None:

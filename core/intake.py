@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from .errors import Problem
+from core.problems import Problem
 
 # Formats we accept, as Pillow names its openers. Its JPEG opener also returns MPO images
 # (many camera JPEGs), which we report as jpeg.

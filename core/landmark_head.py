@@ -1,7 +1,7 @@
 """The landmark head: a linear model on colour, texture and shape at the 468 landmarks of a face crop.
 
 The CNN pools early and so misses what tells GAN-made faces from photos; sampled at the same 468
-facial points in every face (MediaPipe FaceMesh, server/detector/landmarks.py), colour, fine texture
+facial points in every face (MediaPipe FaceMesh, core/landmarks.py), colour, fine texture
 and the points' layout separate them with a plain logistic regression (fitted by models.landmark_head).
 Its evidence is added to the CNN's by a soft OR of their logits,
 
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .crops import FACE_CROP_RAISE, FACE_CROP_SCALE
-from .faces import Face
+from core.crops import FACE_CROP_RAISE, FACE_CROP_SCALE
+from core.faces import Face
 
 HEAD_FILE = "landmark_head.npz"
 FEATURE_VERSION = 2              # 1: the features as measured; 2: averaged with the mirror points' (both served)
@@ -107,7 +107,9 @@ class HeadWeights:
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         inputs = head_inputs(features, self.feature_version)
-        return ((inputs - self.mean) / self.scale) @ self.coef + self.intercept + self.offset
+        # a row-wise sum, not a matrix product: BLAS rounds a batch differently from one row (1e-6 apart,
+        # measured), and a face must get the same logit alone (serving) or among many (evaluation, fitting)
+        return (((inputs - self.mean) / self.scale) * self.coef).sum(axis=-1) + self.intercept + self.offset
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / HEAD_FILE
@@ -136,7 +138,7 @@ class HeadWeights:
 
 
 def face_in_crop(size: int) -> Face:
-    """Where a served crop puts its face (server/detector/crops.py: the square is FACE_CROP_SCALE × the
+    """Where a served crop puts its face (core/crops.py: the square is FACE_CROP_SCALE × the
     face, raised by FACE_CROP_RAISE), as a level Face for FaceMesh's region of interest."""
     extent = size / FACE_CROP_SCALE
     cx, cy = size / 2, size / 2 + FACE_CROP_RAISE * extent
@@ -155,7 +157,7 @@ class LandmarkFinder:
     """
 
     def __init__(self, num_threads: int = 1) -> None:
-        from .landmarks import FaceLandmarker
+        from core.landmarks import FaceLandmarker
 
         self._landmarker = FaceLandmarker(num_threads=num_threads)   # thread-safe: it locks its interpreter
 

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from .files import write_atomic
+from core.files import write_atomic
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_SECONDS = 600

@@ -1,10 +1,10 @@
-"""Alembic's entry point: migrates the connection that server/store/migrate.py hands over.
+"""Alembic's entry point: migrates the connection that core/store/migrate.py hands over.
 
 Without one (`deepfake-guard db upgrade --sql`) it renders the SQL for the URL instead.
 """
 from alembic import context
 
-from server.store.tables import Base
+from core.store.tables import Base
 
 
 def run_migrations() -> None:

@@ -7,14 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from flask import Flask, current_app
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import migrate
-from .tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
+from core.store import migrate
+from core.store.tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
 
 T = TypeVar("T")
 UNIQUE_RACE_ATTEMPTS = 3
@@ -83,11 +82,11 @@ class Store:
         folder = settings.instance_path()
         folder.mkdir(parents=True, exist_ok=True)
         opened = cls.for_instance(settings.database_url, folder)
-        opened.create_schema()
+        opened.migrate_to_latest()
         return opened
 
-    def create_schema(self) -> None:
-        """Migrate the database to the newest schema (server/store/migrations), as every process does at start."""
+    def migrate_to_latest(self) -> None:
+        """Migrate the database to the newest schema (core/store/migrations), as every process does at start."""
         try:
             migrate.upgrade(self.engine)
         except OperationalError:
@@ -131,13 +130,3 @@ class Store:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-
-
-def store() -> Store:
-    return current_app.extensions["store"]
-
-
-def init_app(app: Flask, database_url: str | None) -> None:
-    instance = Path(app.instance_path)
-    app.extensions["store"] = created = Store.for_instance(database_url, instance)
-    created.create_schema()

@@ -1,4 +1,4 @@
-"""Faces first, then the classifier: from a decoded image to a verdict."""
+"""The whole check of one image: faces first, then the served model, then the verdict."""
 from __future__ import annotations
 
 import time
@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from ..intake import DecodedImage
-from .classifier import Classifier, ModelInfo
-from .crops import crop_face
-from .faces import FaceDetector
+from core.intake import DecodedImage
+from core.served_model import ServedModel
+from core.crops import crop_face
+from core.faces import FaceDetector
 
 # Crops are scored this many at a time. ONNX Runtime's memory arena keeps the peak it has seen, and
 # a batch of 3 crops grew a worker by 80 MB for good, while on 1 thread it was no faster than 3
@@ -37,14 +37,6 @@ class Assessment:
     stage_seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
 
-def decide(fake_probability: float, info: ModelInfo) -> str:
-    """The verdict for a probability: 'uncertain' inside the model's band, else by the threshold."""
-    low, high = info.uncertain_band
-    if low < high and low <= fake_probability < high:
-        return "uncertain"
-    return "fake" if fake_probability >= info.threshold else "real"
-
-
 def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:
     """The whole image squeezed to size×size, for images without a face."""
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR, reducing_gap=2.0))
@@ -60,22 +52,22 @@ def served_crops(rgb: np.ndarray, found: list, size: int) -> np.ndarray:
     return whole_image(rgb, size)[None]
 
 
-class Detector:
-    """Finds faces, scores each crop in one batch, and turns the highest score into a verdict."""
+class Checker:
+    """Finds faces, scores each face's crop with the served model, and turns the highest score into a verdict."""
 
-    def __init__(self, classifier: Classifier, faces: FaceDetector, max_faces: int = 8) -> None:
-        self.classifier = classifier
+    def __init__(self, model: ServedModel, faces: FaceDetector, max_faces: int = 8) -> None:
+        self.model = model
         self.faces = faces
         self.max_faces = max_faces
 
-    def assess(self, image: DecodedImage) -> Assessment:
-        size = self.classifier.info.input_size
+    def check(self, image: DecodedImage) -> Assessment:
+        size = self.model.info.input_size
         started = time.perf_counter()
         found = self.faces.detect(image.rgb)[: self.max_faces]
         detected = time.perf_counter()
         crops = served_crops(image.rgb, found, size)
         cropped = time.perf_counter()
-        scores = np.concatenate([self.classifier.predict(crops[i:i + SCORE_BATCH])
+        scores = np.concatenate([self.model.fake_probabilities(crops[i:i + SCORE_BATCH])
                                  for i in range(0, len(crops), SCORE_BATCH)])
         stage_seconds = {"faces": detected - started, "crops": cropped - detected,
                          "model": time.perf_counter() - cropped}
@@ -83,9 +75,9 @@ class Detector:
         faces = [FaceScore(box=_to_original(face.box, image.scale, image.width, image.height),
                            fake_probability=round(float(score), 6))
                  for face, score in zip(found, scores)]
-        return Assessment(verdict=decide(fake_probability, self.classifier.info),
+        return Assessment(verdict=self.model.verdict(fake_probability),
                           fake_probability=round(fake_probability, 6), faces=faces,
-                          scope="faces" if found else "no_face", model_version=self.classifier.version,
+                          scope="faces" if found else "no_face", model_version=self.model.version,
                           stage_seconds=stage_seconds)
 
 

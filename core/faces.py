@@ -1,7 +1,7 @@
 """Face detection with MediaPipe's BlazeFace models, run in LiteRT (no TensorFlow import).
 
 Anchors and box decoding re-implement MediaPipe's SsdAnchorsCalculator and
-TensorsToDetectionsCalculator for the two vendored models (server/detector/blazeface/NOTICE.md).
+TensorsToDetectionsCalculator for the two vendored models (core/blazeface/NOTICE.md).
 
 Pipeline, chosen by measurement (figures from this 2-core machine, bench/faces_bench.py):
 1. Candidates: the short-range model (128², finds faces from ~1/8 of its view up to the whole view)

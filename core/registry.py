@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from server.files import write_atomic
+from core.files import write_atomic
 
 REGISTRY_DIR = "models"
 POINTER_FILE = "CHAMPION.json"
@@ -32,6 +32,9 @@ RETRAINING_FILE = "retraining.jsonl"
 LOCK_FILE = ".lock"
 METADATA_FILE = "metadata.json"
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+# The shipped default model (package data of `models`), served while nothing is promoted. A path, not an
+# import: core and the server never import the training package.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
 class RegistryError(RuntimeError):
@@ -77,6 +80,13 @@ class Registry:
         self.root = Path(root)
 
     @classmethod
+    def for_settings(cls, settings=None) -> "Registry":
+        """The registry in the instance folder of `settings` (DFG_* variables by default)."""
+        from core.settings import Settings
+
+        return cls.for_instance((settings or Settings()).instance_path())
+
+    @classmethod
     def for_instance(cls, instance_dir: str | Path) -> "Registry":
         return cls(Path(instance_dir) / REGISTRY_DIR)
 
@@ -93,7 +103,14 @@ class Registry:
         return folder
 
     def metadata(self, version: str) -> dict:
-        return json.loads((self.folder(version) / METADATA_FILE).read_text())
+        path = self.folder(version) / METADATA_FILE
+        try:
+            return json.loads(path.read_text())
+        except OSError as error:
+            raise RegistryError(f"{path}: cannot read it ({error.strerror or error})") from error
+        except ValueError as error:
+            raise RegistryError(f"{path}: not valid JSON ({error}); restore the file or promote another version") \
+                from error
 
     def version_names(self) -> list[str]:
         if not self.root.is_dir():
@@ -236,3 +253,23 @@ class Registry:
             self._record({"action": "rollback", "version": target, "replaced": pointer["version"],
                           "at": new["promoted_at"], "note": note})
             return new
+
+
+def resolve_model(spec: str | Path | None, instance_dir: Path | None = None) -> Path:
+    """The model folder for `spec`: a folder path, a registry version, or (None) what the server serves.
+
+    What the server serves: the registry's champion, else the shipped default.
+    """
+    registry = Registry.for_instance(instance_dir) if instance_dir else None
+    if spec is None:
+        champion = registry.champion() if registry else None
+        return registry.folder(champion) if champion else DEFAULT_MODEL_DIR
+    path = Path(spec)
+    if (path / "metadata.json").is_file():
+        return path
+    if registry is not None:
+        try:
+            return registry.folder(str(spec))
+        except RegistryError as error:
+            raise RegistryError(f"{spec!r} is neither a model folder nor a registered version: {error}") from error
+    raise RegistryError(f"{spec!r} is not a model folder (no metadata.json)")

@@ -1,0 +1,90 @@
+"""Print which top-level packages import which, and every import of a CLI module.
+
+Reads the source (imports at the top and inside functions alike), so nothing is executed:
+    python scripts/import_graph.py            # the package graph and the rule breaks
+    python scripts/import_graph.py --modules  # every module-to-module edge between packages
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("core", "server", "models", "feedback", "cli", "bench")
+# who may import whom: core is the bottom; server, models and feedback sit on it; the command line and
+# the benchmarks on everything
+ALLOWED = {"core": set(), "server": {"core"}, "models": {"core"}, "feedback": {"core", "server", "models"},
+           "cli": {"core", "server", "models", "feedback"}, "bench": {"core", "server", "models", "cli"}}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Absolute names of the modules `path` imports (relative imports resolved)."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def edges() -> dict[str, set[str]]:
+    """module → the project modules it imports."""
+    modules = {module_name(p): p for package in PACKAGES if (ROOT / package).exists()
+               for p in (ROOT / package).rglob("*.py")}
+    if (ROOT / "cli.py").exists():
+        modules["cli"] = ROOT / "cli.py"
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = {target for target in imports_of(path) if target in modules and target != name}
+    return graph
+
+
+def main(argv: list[str]) -> int:
+    graph = edges()
+    packages: dict[tuple[str, str], int] = defaultdict(int)
+    breaks, cli_imports = [], []
+    for source, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            src, dst = source.split(".")[0], target.split(".")[0]
+            if src != dst:
+                packages[src, dst] += 1
+                if dst not in ALLOWED.get(src, set()):
+                    breaks.append(f"{source} -> {target}")
+            if target.rsplit(".", 1)[-1].endswith("cli") and not source.rsplit(".", 1)[-1].endswith("cli") \
+                    and target.split(".")[0] != "cli":
+                cli_imports.append(f"{source} -> {target}")
+    print("package imports (edges: module-level imports counted once per pair of modules):")
+    for (src, dst), count in sorted(packages.items()):
+        mark = "" if dst in ALLOWED.get(src, set()) else "   <- against the layering"
+        print(f"  {src:9} -> {dst:9} {count:3}{mark}")
+    if "--modules" in argv:
+        print("\nmodule edges between packages:")
+        for source, targets in sorted(graph.items()):
+            for target in sorted(targets):
+                if source.split(".")[0] != target.split(".")[0]:
+                    print(f"  {source} -> {target}")
+    print(f"\nagainst the layering: {len(breaks)}")
+    for line in breaks:
+        print(f"  {line}")
+    print(f"library modules importing a CLI module: {len(cli_imports)}")
+    for line in cli_imports:
+        print(f"  {line}")
+    return 1 if breaks or cli_imports else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,1 +1,0 @@
-"""Faces, classifier runtime and the pipeline between them."""
