@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import onnxruntime as ort
@@ -21,10 +21,9 @@ def ort_session(model_path: str, threads: int, batch: int = 1) -> Callable[[], i
     """One inference of `batch` crops per call, configured as core/served_model.py does.
 
     The callable returns how many images it scored (micro-batching is judged per image)."""
+    from bench.inputs import face_jpegs
     from core.crops import crop_face
     from core.intake import decode_image
-
-    from bench.inputs import face_jpegs
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -43,10 +42,10 @@ def ort_session(model_path: str, threads: int, batch: int = 1) -> Callable[[], i
 
 def pipeline_call(model_dir: str, threads: int, data: bytes) -> Callable[[], None]:
     """Checker.assess on an image decoded once: faces, crops and the classifier."""
-    from core.served_model import ServedModel
-    from core.faces import FaceDetector
     from core.check import Checker
+    from core.faces import FaceDetector
     from core.intake import decode_image
+    from core.served_model import ServedModel
     from core.settings import Settings
 
     settings = Settings(runtime_threads=threads)

@@ -19,11 +19,10 @@ import numpy as np
 
 
 def _crops(size: int) -> list[np.ndarray]:
-    from core.faces import FaceDetector
-    from core.check import served_crops
-    from core.intake import decode_image
-
     from bench.inputs import face_jpegs
+    from core.check import served_crops
+    from core.faces import FaceDetector
+    from core.intake import decode_image
 
     detector = FaceDetector(num_threads=1)
     crops = []
@@ -35,8 +34,8 @@ def _crops(size: int) -> list[np.ndarray]:
 
 def main(argv: list[str] | None = None) -> None:
     import models
-    from core.served_model import ServedModel
     from core.landmark_head import HEAD_FILE
+    from core.served_model import ServedModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=models.DEFAULT_MODEL_DIR)

@@ -10,8 +10,8 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlsplit
 
 
@@ -25,7 +25,7 @@ class Burst:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0                                       # measured window
 
-    def extend(self, other: "Burst") -> None:
+    def extend(self, other: Burst) -> None:
         self.latencies += other.latencies
         self.server_ms += other.server_ms
         self.cached += other.cached

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import roc_auc_score
 
     import models
-    from core.served_model import ServedModel
     from core.crops import MAX_ENLARGEMENT, crop_face
     from core.faces import FaceDetector
+    from core.served_model import ServedModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a folder with Test/Real and Test/Fake face photos")

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from core.intake import DecodedImage
-from core.served_model import ServedModel
 from core.crops import crop_face
 from core.faces import FaceDetector
+from core.intake import DecodedImage
+from core.served_model import ServedModel
 
 # Crops are scored this many at a time. ONNX Runtime's memory arena keeps the peak it has seen, and
 # a batch of 3 crops grew a worker by 80 MB for good, while on 1 thread it was no faster than 3

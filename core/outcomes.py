@@ -7,16 +7,19 @@ two tasks for one ext_id (a duplicate in Label Studio) are merged:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from core.resolution import resolve, vote_of
 from core.store import ReviewItem
 from core.store.tables import utcnow
 
-from core.resolution import resolve, vote_of
+# The header in which Label Studio sends the webhook's shared secret (set by feedback.labelstudio, checked by
+# server.api.labelstudio): one definition here, which neither side's heavy imports come with.
+WEBHOOK_SECRET_HEADER = "X-DFG-Webhook-Secret"
 
 
 def item_for(session: Session, ext_id: str) -> ReviewItem | None:
@@ -67,8 +70,8 @@ def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapp
     if item is None:
         return None, False
     entries = {key: entry for key, entry in _entries(item).items() if entry.get("task") not in tasks}
-    for task_id, annotations in tasks.items():
-        for annotation in annotations:
+    for task_id, task_annotations in tasks.items():
+        for annotation in task_annotations:
             entries[str(annotation["id"])] = {"task": task_id, "vote": vote_of(annotation)}
     if entries == _entries(item):
         return item, False

@@ -18,10 +18,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from core.files import write_atomic
 
@@ -80,14 +80,14 @@ class Registry:
         self.root = Path(root)
 
     @classmethod
-    def for_settings(cls, settings=None) -> "Registry":
+    def for_settings(cls, settings=None) -> Registry:
         """The registry in the instance folder of `settings` (DFG_* variables by default)."""
         from core.settings import Settings
 
         return cls.for_instance((settings or Settings()).instance_path())
 
     @classmethod
-    def for_instance(cls, instance_dir: str | Path) -> "Registry":
+    def for_instance(cls, instance_dir: str | Path) -> Registry:
         return cls(Path(instance_dir) / REGISTRY_DIR)
 
     @property

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 # The labeling config's choices (feedback/tasks.py) and what each means for the review outcome.
 CHOICE_VOTES = {"Real": "real", "Fake": "fake", "Can't tell": "cant_tell"}

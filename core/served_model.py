@@ -74,7 +74,7 @@ class DataRule:
     canonical_orientation: bool = False
 
     @classmethod
-    def from_metadata(cls, metadata: dict) -> "DataRule":
+    def from_metadata(cls, metadata: dict) -> DataRule:
         rule = metadata.get("data_rule") or {}
         quality = rule.get("reencode_jpeg_quality")
         return cls(int(metadata["input_size"]), int(quality) if quality else None,
@@ -109,7 +109,7 @@ class ModelInfo:
         return self.rule.input_size
 
     @classmethod
-    def read(cls, folder: Path) -> "ModelInfo":
+    def read(cls, folder: Path) -> ModelInfo:
         path = Path(folder) / METADATA_FILE
         try:
             text = path.read_text()
@@ -209,7 +209,7 @@ class ServedModel(Scorer):
                          LandmarkHead(weights, num_threads=1) if weights is not None else None)
 
     @classmethod
-    def load(cls, folder: Path, threads: int = 2, check_hashes: bool = True) -> "ServedModel":
+    def load(cls, folder: Path, threads: int = 2, check_hashes: bool = True) -> ServedModel:
         """Load a model folder and check it: its files' hashes (where metadata.json lists them) and the probe
         scores recorded when it was built."""
         model = cls(folder, threads)

@@ -1,14 +1,15 @@
-"""Typed settings read from `DFG_*` environment variables (each one is documented in README.md)."""
+"""Typed settings read from `DFG_*` environment variables (each one is documented in docs/configuration.md)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 CommaList = Annotated[list[str], NoDecode]
+Fraction = Annotated[float, Field(gt=0, lt=1)]          # strictly between 0 and 1
+AucDifference = Annotated[float, Field(ge=0, lt=1)]
 
 
 def _split_commas(value: object) -> object:
@@ -31,13 +32,13 @@ class Settings(BaseSettings):
     extension_origins: CommaList = Field(default_factory=list)
 
     # Intake limits
-    max_upload_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    max_upload_bytes: PositiveInt = 10 * 1024 * 1024
+    max_pixels: PositiveInt = 50_000_000
 
     # Images and review
     image_retention_hours: float = 24.0
-    image_cache_max_mb: int = 1024
-    review_uncertain_per_day: int = 50
+    image_cache_max_mb: NonNegativeInt = 1024
+    review_uncertain_per_day: NonNegativeInt = 50
 
     # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
     rate_limit_per_key: str = "300/minute"
@@ -51,9 +52,9 @@ class Settings(BaseSettings):
     fetch_allow_hosts: CommaList = Field(default_factory=list)  # host[:port] allowed although private
 
     # Serving processes (chosen by measurement: server/gunicorn_conf.py, BENCHMARKS.md)
-    workers: int = 2
-    threads: int = 2
-    result_cache_size: int = 50_000               # checks remembered by (sha256, model version); 0: off
+    workers: PositiveInt = 2
+    threads: PositiveInt = 2
+    result_cache_size: NonNegativeInt = 50_000               # checks remembered by (sha256, model version); 0: off
     metrics_token: str | None = None              # unset: /metrics answers loopback clients only
 
     # Label Studio review loop (feedback/): unset URL or key = disputes queue, nothing is pushed
@@ -61,31 +62,31 @@ class Settings(BaseSettings):
     label_studio_api_key: str | None = None
     label_studio_project: str = Field(default="Deepfake Guard", min_length=1, max_length=50)  # LS limit
     label_studio_webhook_secret: str | None = None
-    label_studio_timeout_seconds: float = 30.0
+    label_studio_timeout_seconds: PositiveFloat = 30.0
     public_url: str | None = None                 # how Label Studio reaches this server (webhook)
-    sync_interval_seconds: float = 60.0
-    sync_batch_size: int = 100
-    sync_lease_seconds: int = 300
-    sync_retry_attempts: int = 5
+    sync_interval_seconds: PositiveFloat = 60.0
+    sync_batch_size: PositiveInt = 100
+    sync_lease_seconds: PositiveInt = 300
+    sync_retry_attempts: PositiveInt = 5
 
     # Retraining from reviewed labels (feedback/retrain.py)
     base_data_dir: Path | None = None             # unset: the synthetic generator (models/synthetic.py)
-    feedback_weight: float = 5.0                  # loss weight of a reviewed example (a base example weighs 1)
+    feedback_weight: PositiveFloat = 5.0                  # loss weight of a reviewed example (a base example weighs 1)
     retrain_schedule: str = "0 3 * * 0"           # crontab (UTC) of `worker`'s retraining; empty: never
-    retrain_min_labels: int = 50                  # new labels since the last run before `worker` retrains
-    retrain_auc_tolerance: float = 0.01           # base-holdout ROC AUC the challenger may lose
-    retrain_holdout_fraction: float = 0.2         # share of reviewed images held out for the gate
-    retrain_min_holdout: int = 10                 # held-out reviewed images the gate needs to promote
-    retrain_epochs: int = 5                       # every epoch runs; the gate judges the last weights
-    retrain_learning_rate: float = 1e-4           # peak learning rate of the fine-tuning
-    retrain_synthetic_count: int = 500            # synthetic base images per class when DFG_BASE_DATA_DIR is unset
-    retrain_lease_seconds: int = 3600             # the store lock's lease, renewed every epoch
+    retrain_min_labels: NonNegativeInt = 50                  # new labels since the last run before `worker` retrains
+    retrain_auc_tolerance: AucDifference = 0.01           # base-holdout ROC AUC the challenger may lose
+    retrain_holdout_fraction: Fraction = 0.2         # share of reviewed images held out for the gate
+    retrain_min_holdout: PositiveInt = 10                 # held-out reviewed images the gate needs to promote
+    retrain_epochs: PositiveInt = 5                       # every epoch runs; the gate judges the last weights
+    retrain_learning_rate: PositiveFloat = 1e-4           # peak learning rate of the fine-tuning
+    retrain_synthetic_count: PositiveInt = 500            # synthetic base images per class when DFG_BASE_DATA_DIR is unset
+    retrain_lease_seconds: PositiveInt = 3600             # the store lock's lease, renewed every epoch
 
     # Model and detector
     model_dir: Path | None = None
-    runtime_threads: int = 1
-    face_min_score: float = 0.5
-    max_faces: int = 8
+    runtime_threads: PositiveInt = 1
+    face_min_score: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_faces: PositiveInt = 8
 
     @field_validator("api_keys", "extension_origins", "fetch_allow_hosts", mode="before")
     @classmethod
@@ -107,44 +108,6 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @field_validator("max_upload_bytes", "max_pixels", "runtime_threads", "max_faces", "workers", "threads",
-                     "sync_batch_size", "sync_lease_seconds", "sync_retry_attempts", "retrain_min_holdout",
-                     "retrain_epochs", "retrain_synthetic_count", "retrain_lease_seconds")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value <= 0:
-            raise ValueError("must be a positive integer")
-        return value
-
-    @field_validator("retrain_min_labels")
-    @classmethod
-    def _not_negative_labels(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must be 0 (retrain whenever scheduled) or a positive number of labels")
-        return value
-
-    @field_validator("feedback_weight", "retrain_learning_rate")
-    @classmethod
-    def _positive_weight(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be a positive number (DFG_FEEDBACK_WEIGHT 1: a reviewed example counts like a "
-                             "base example)")
-        return value
-
-    @field_validator("retrain_auc_tolerance")
-    @classmethod
-    def _tolerance(cls, value: float) -> float:
-        if not 0 <= value < 1:
-            raise ValueError("must be an AUC difference in [0, 1), e.g. 0.01")
-        return value
-
-    @field_validator("retrain_holdout_fraction")
-    @classmethod
-    def _fraction(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError("must be a fraction strictly between 0 and 1, e.g. 0.2")
-        return value
-
     @field_validator("retrain_schedule")
     @classmethod
     def _crontab(cls, value: str) -> str:
@@ -157,20 +120,6 @@ class Settings(BaseSettings):
             except ValueError as error:
                 raise ValueError(f"not a crontab expression ({error}); e.g. '0 3 * * 0' is Sundays 03:00 UTC, "
                                  "empty turns scheduled retraining off") from None
-        return value
-
-    @field_validator("result_cache_size")
-    @classmethod
-    def _not_negative(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must be 0 (off) or a positive number of entries")
-        return value
-
-    @field_validator("sync_interval_seconds", "label_studio_timeout_seconds")
-    @classmethod
-    def _positive_seconds(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be a positive number of seconds")
         return value
 
     def instance_path(self) -> Path:

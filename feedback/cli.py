@@ -10,9 +10,9 @@ import httpx
 from label_studio_sdk.core.api_error import ApiError
 
 from core.settings import Settings
-
 from feedback.labelstudio import WEBHOOK_PATH, LabelStudioClient, describe, is_transient
 from feedback.tasks import LABEL_CONFIG
+from models import TRAIN_EXTRA_INSTALL, missing_train_packages
 
 
 def _settings() -> Settings:
@@ -139,7 +139,11 @@ def worker() -> None:
         click.echo("Label Studio is not configured (DFG_LABEL_STUDIO_URL, DFG_LABEL_STUDIO_API_KEY): no sync job.",
                    err=True)
     # Labels arrive only through Label Studio, so retraining is scheduled beside a sync job.
-    if settings.retrain_schedule and settings.label_studio_configured:
+    missing = missing_train_packages()
+    if settings.retrain_schedule and settings.label_studio_configured and missing:
+        click.echo(f"retraining is not scheduled: it needs the train extra (missing: {', '.join(missing)}); "
+                   f"install it with: {TRAIN_EXTRA_INSTALL}", err=True)
+    elif settings.retrain_schedule and settings.label_studio_configured:
         trigger = CronTrigger.from_crontab(settings.retrain_schedule, timezone="UTC")
         runner.add_job("retrain", retrain_job(settings), trigger)
         click.echo(f"retraining on '{settings.retrain_schedule}' (UTC) when at least "

@@ -9,8 +9,8 @@ an image never moves from the feedback holdout into training (or back) between r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,10 +18,11 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
-from models.data import Split, find_splits
 from core.images import ImageStore
+from core.problems import Problem
 from core.settings import Settings
 from core.store import ReviewItem, Store
+from models.data import Split, find_splits
 
 LABELS = {"real": 0, "fake": 1}
 WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
@@ -107,7 +108,7 @@ def build_feedback_set(reviewed: list[ReviewedImage], images: ImageStore, folder
         data = images.read(image.image_sha256)
         try:
             crops = crops_of(data, size, faces, max_faces, max_pixels) if data is not None else None
-        except Exception:   # bytes that no longer decode: skipped and counted, like missing ones
+        except Problem:   # stored bytes the intake now refuses (damaged on disk): skipped and counted as missing
             crops = None
         if crops is None:
             result.missing.append(image.item_id)

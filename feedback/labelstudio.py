@@ -8,19 +8,19 @@ whole idempotent steps instead (feedback/sync.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Iterator, Mapping
 
 import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from core.outcomes import WEBHOOK_SECRET_HEADER
 from feedback.tasks import LABEL_CONFIG
 
 WEBHOOK_PATH = "/api/v1/labelstudio/webhook"
-WEBHOOK_SECRET_HEADER = "X-DFG-Webhook-Secret"
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 PROJECT_DESCRIPTION = "Deepfake Guard: images users disputed and checks the model was unsure about."
 
@@ -66,7 +66,7 @@ class Task:
     updated_at: datetime | None = None
 
     @classmethod
-    def from_sdk(cls, task: object) -> "Task":
+    def from_sdk(cls, task: object) -> Task:
         predictions = [_as_dict(p) for p in (getattr(task, "predictions", None) or [])]
         return cls(id=task.id, data=dict(task.data or {}),  # type: ignore[attr-defined]
                    annotations=[_as_dict(a) for a in (getattr(task, "annotations", None) or [])],

@@ -1,6 +1,6 @@
 """A named lease in the store: at most one holder at a time, across processes and hosts.
 
-Kept as a row of the key/value table `sync_state` (no schema change): value = {"owner", "until"}.
+Kept as a row of the key/value table `job_state` (no schema change): value = {"owner", "until"}.
 Taking it is a compare-and-set: insert the row (a concurrent insert fails on the primary key) or
 replace an expired value with `UPDATE … WHERE value = <the expired value we read>`, which matches no
 row if someone else replaced it first (SQLite serialises writers; PostgreSQL re-checks the WHERE
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from core.store import Store, SyncState
+from core.store import JobState, Store
 
 
 def _now() -> datetime:
@@ -37,7 +37,7 @@ class Lease:
 
     Args:
         store: the store.
-        name: the lease's row name in sync_state.
+        name: the lease's row name in job_state.
         seconds: how long a taken or renewed lease lasts.
     """
 
@@ -56,7 +56,7 @@ class Lease:
     def holder(self) -> dict | None:
         """Who holds the lease now ({"owner", "until"}), or None when it is free or expired."""
         with self.store.session() as session:
-            value = session.scalar(select(SyncState.value).where(SyncState.name == self.name))
+            value = session.scalar(select(JobState.value).where(JobState.name == self.name))
         holder = parse_holder(value)
         return holder if holder and holder["until"] > _now() else None
 
@@ -66,16 +66,16 @@ class Lease:
         new = self._new_value(now)
         try:
             with self.store.session() as session:
-                current = session.scalar(select(SyncState.value).where(SyncState.name == self.name))
+                current = session.scalar(select(JobState.value).where(JobState.name == self.name))
                 if current is None:
-                    session.add(SyncState(name=self.name, value=new))
+                    session.add(JobState(name=self.name, value=new))
                     session.flush()
                 else:
                     holder = parse_holder(current)
                     if holder and holder["until"] > now:
                         return False
-                    swapped = session.execute(update(SyncState).where(
-                        SyncState.name == self.name, SyncState.value == current).values(value=new))
+                    swapped = session.execute(update(JobState).where(
+                        JobState.name == self.name, JobState.value == current).values(value=new))
                     if swapped.rowcount != 1:
                         return False
         except (IntegrityError, OperationalError):
@@ -89,8 +89,8 @@ class Lease:
             return False
         new = self._new_value(now or _now())
         with self.store.session() as session:
-            swapped = session.execute(update(SyncState).where(
-                SyncState.name == self.name, SyncState.value == self._value).values(value=new))
+            swapped = session.execute(update(JobState).where(
+                JobState.name == self.name, JobState.value == self._value).values(value=new))
         if swapped.rowcount != 1:
             self._value = None
             return False
@@ -102,5 +102,5 @@ class Lease:
         if self._value is None:
             return
         with self.store.session() as session:
-            session.execute(delete(SyncState).where(SyncState.name == self.name, SyncState.value == self._value))
+            session.execute(delete(JobState).where(JobState.name == self.name, JobState.value == self._value))
         self._value = None

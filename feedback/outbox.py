@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
-
 from feedback.tasks import task_fields
 
 MAX_ERROR_LENGTH = 2000

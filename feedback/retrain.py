@@ -19,10 +19,10 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from sqlalchemy import update
@@ -31,13 +31,19 @@ from core.registry import Registry
 from core.served_model import ServedModel
 from core.settings import Settings
 from core.store import ReviewItem, Store
-from models.data import Split
-
-from feedback.dataset import (WORK_DIR, FeedbackSet, base_data, build_feedback_set, combined, labels_since,
-                      reviewed_images)
+from feedback.dataset import (
+    WORK_DIR,
+    FeedbackSet,
+    base_data,
+    build_feedback_set,
+    combined,
+    labels_since,
+    reviewed_images,
+)
 from feedback.gate import feedback_report, image_scores, promotion_decision
 from feedback.lease import Lease
 from feedback.sync import open_state, read_state, write_state
+from models.data import Split
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "retrain_lease"
@@ -55,6 +61,7 @@ class Outcome:
     decision: str          # promoted | rejected | dry-run | skipped | failed
     reason: str
     record: dict
+    lock_held: bool = False   # skipped because another retraining holds the lock
 
     def summary(self) -> str:
         return f"retraining {self.decision}: {self.reason}"
@@ -147,7 +154,7 @@ def retrain(settings: Settings, dry_run: bool = False, progress: Callable[[str],
         record = _record(run_id, started, "skipped", reason, dry_run)
         registry.record_retraining(record)
         progress(f"skipped: {reason}")
-        return Outcome("skipped", reason, record)
+        return Outcome("skipped", reason, record, lock_held=True)
     work = settings.instance_path() / WORK_DIR / run_id
     try:
         outcome = _run(settings, store, images, registry, lease, stop, work, run_id, started, dry_run, progress)
@@ -167,9 +174,9 @@ def retrain(settings: Settings, dry_run: bool = False, progress: Callable[[str],
 
 def _run(settings: Settings, store: Store, images, registry: Registry, lease: Lease, stop: threading.Event,
          work: Path, run_id: str, started: datetime, dry_run: bool, progress: Callable[[str], None]) -> Outcome:
+    from core.faces import FaceDetector
     from core.registry import resolve_model
     from core.served_model import ServedModel
-    from core.faces import FaceDetector
 
     champion_folder = resolve_model(None, settings.instance_path())
     champion = ServedModel(champion_folder, threads=settings.runtime_threads)

@@ -7,12 +7,14 @@ import threading
 import click
 
 from core.settings import Settings
+from models.publish import require_train_extra
 
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Train and evaluate both models, but neither register nor promote.")
 def retrain(dry_run: bool) -> None:
     """Fine-tune the champion on reviewed labels + base data; promote it only if it passes the gate."""
+    require_train_extra("retrain")
     from feedback.dataset import RetrainError
     from feedback.retrain import retrain as run_retraining
 
@@ -20,13 +22,14 @@ def retrain(dry_run: bool) -> None:
         outcome = run_retraining(Settings(), dry_run=dry_run, progress=click.echo)
     except RetrainError as error:
         raise click.ClickException(str(error)) from None
-    if outcome.decision == "skipped" and "lock" in outcome.reason:
+    if outcome.lock_held:
         raise SystemExit(3)   # told apart from a failure (1) by scripts
 
 
 def retrain_job(settings: Settings):
     """The worker's retraining step: runs only with DFG_RETRAIN_MIN_LABELS new labels since the last run."""
-    from feedback.retrain import new_labels, retrain as run_retraining
+    from feedback.retrain import new_labels
+    from feedback.retrain import retrain as run_retraining
     from feedback.sync import open_state
 
     store, _ = open_state(settings)

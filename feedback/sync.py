@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
 from core.images import ImageStore
+from core.outcomes import apply_tasks
 from core.settings import Settings
-from core.store import Check, ReviewItem, Store, SyncState
-
+from core.store import Check, JobState, ReviewItem, Store
 from feedback import outbox
 from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
-from core.outcomes import apply_tasks
 from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
 
 log = logging.getLogger(__name__)
@@ -225,14 +224,14 @@ class Syncer:
 
 def read_state(store: Store, name: str) -> datetime | None:
     with store.session() as session:
-        row = session.get(SyncState, name)
+        row = session.get(JobState, name)
         return datetime.fromisoformat(row.value) if row else None
 
 
 def write_state(store: Store, name: str, value: datetime) -> None:
     with store.session() as session:
-        row = session.get(SyncState, name)
+        row = session.get(JobState, name)
         if row is None:
-            session.add(SyncState(name=name, value=value.isoformat()))
+            session.add(JobState(name=name, value=value.isoformat()))
         else:
             row.value = value.isoformat()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ElementTree
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 # `$image` must stay the only object-tag data key: Label Studio refuses a direct file upload (400)
 # when the config has more. Header is not an object tag, so `$why` can show why the task is there.

@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from core.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
+from core.registry import sha256_file
 from core.served_model import METADATA_FILE, RUNTIME_FILE, DataRule, Runtime, Scorer, probe_batch
-
 from models.card import write_card
 from models.data import Split, load_images
 from models.evaluate import evaluate_split, score_split
 from models.export import PARITY_TOLERANCE, export_onnx, parity
 from models.metrics import choose_threshold, classification_report, uncertain_band
 from models.plots import write_plots
-from core.registry import sha256_file
 
 KERAS_FILE = "model.keras"
 PARITY_SAMPLES = 32

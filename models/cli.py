@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
 from models import ARCHITECTURES, quiet_tensorflow
-from models.publish import print_report, print_robustness, publish, split_seed
-from models.synthetic_sets import (CACHE_DIR, SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED,
-                                   SYNTHETIC_TRAIN_COUNT, SYNTHETIC_VALIDATION_COUNT, synthetic_data,
-                                   synthetic_holdout)
+from models.data import REENCODE_QUALITY
+from models.publish import print_report, print_robustness, publish, require_train_extra, split_seed
+from models.synthetic_sets import (
+    CACHE_DIR,
+    SYNTHETIC_HOLDOUT_COUNTS,
+    SYNTHETIC_HOLDOUT_SEED,
+    SYNTHETIC_SEED,
+    SYNTHETIC_TRAIN_COUNT,
+    SYNTHETIC_VALIDATION_COUNT,
+    synthetic_data,
+    synthetic_holdout,
+)
 
-USER_DATA_REENCODE = 90   # models.data.REENCODE_QUALITY; here so --help needs no TensorFlow
 DATA_README_LIMIT = 4000  # characters of a data folder's README.md kept in the metadata and card
 SELF_BLEND_COPIES = 2     # self-blended fakes per real photo: with the real fakes, fakes outnumber reals
 
@@ -52,7 +57,7 @@ def _init_model(init: str | None) -> tuple[Path | None, str | None]:
 @click.option("--weights", type=click.Path(exists=True, path_type=Path), help="Local backbone weights (efficientnetv2b0).")
 @click.option("--augment", default="web", show_default=True, type=click.Choice(["none", "flip", "seed", "web"]))
 @click.option("--reencode-quality", type=click.IntRange(0, 100),
-              help=f"Format-shortcut rule: JPEG quality every image is re-encoded at (default {USER_DATA_REENCODE} "
+              help=f"Format-shortcut rule: JPEG quality every image is re-encoded at (default {REENCODE_QUALITY} "
                    "with --data, off with --synthetic; 0 = off).")
 @click.option("--face-crop/--no-face-crop", default=None,
               help="Put every image through the server's face detector and crop first, as it is served "
@@ -71,6 +76,7 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
           weights, augment, reencode_quality, face_crop, self_blend, self_blend_copies, seed, out, version,
           promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
+    require_train_extra("train")
     quiet_tensorflow()
     from models.bundle import copy_history, new_version, write_model_folder
     from models.train import fit
@@ -86,7 +92,7 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
         raise click.UsageError("--self-blend makes fakes from --data's real photos and needs the face crop "
                                "(drop --no-face-crop)")
     if reencode_quality is None:
-        reencode_quality = USER_DATA_REENCODE if data_dir else 0
+        reencode_quality = REENCODE_QUALITY if data_dir else 0
     init_path, parent = _init_model(init)
     sources, synthetic_dir, holdout_dir = [], None, None
     if synthetic:
@@ -146,7 +152,7 @@ def _drop(rows: list[dict] | None, condition: str) -> float | None:
     return next((row.get("auc_drop") for row in rows or [] if row["condition"] == condition), None)
 
 
-def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
+def _comparison_lines(results: dict[str, dict[str, object]]) -> list[str]:
     """Test sets × models: ROC AUC, accuracy, precision, recall, band coverage, AUC drop under JPEG q60 + 0.5× and
     under a mirror image."""
     versions = list(results)
@@ -186,12 +192,12 @@ def _comparison_lines(results: dict[str, dict[str, "object"]]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
 def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_json) -> None:
     """All metrics, the robustness table, plots and a Markdown report for a model on held-out data."""
-    from core.served_model import ServedModel
-
-    from models.data import find_splits
+    require_train_extra("evaluate")
     from core.registry import resolve_model
-    from models.evaluate import evaluate_split, write_evaluation
+    from core.served_model import ServedModel
     from core.settings import Settings
+    from models.data import find_splits
+    from models.evaluate import evaluate_split, write_evaluation
     from models.trainset import assemble
 
     if self_blend and not data_dir:

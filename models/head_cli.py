@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from models import quiet_tensorflow
-from models.publish import publish, split_seed
-from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
+from models.publish import publish, require_train_extra, split_seed
 from models.report import fmt
+from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
 
 HEAD_SUFFIX = " + landmark head"   # a model that had a head gets this one instead (its CNN alone is refitted)
 
@@ -39,15 +39,15 @@ def _synthetic_counts(metadata: dict) -> dict | None:
 @click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
 def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version, promote) -> None:
     """Fit a landmark head on DIR for a trained model, and save both as a new version, calibrated and evaluated."""
+    require_train_extra("add-landmark-head")
     quiet_tensorflow()
     from core.landmark_head import LandmarkFinder
+    from core.registry import resolve_model
     from core.served_model import DataRule, Scorer, ServedModel
-
+    from core.settings import Settings
     from models.architectures import load_keras
     from models.bundle import copy_history, write_model_folder
-    from core.registry import resolve_model
     from models.landmark_head import fit_head, head_set, joined
-    from core.settings import Settings
     from models.trainset import assemble
 
     if out and promote:

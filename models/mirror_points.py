@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from core.landmark_head import LandmarkFinder, MIRROR_FILE, POINTS
-
+from core.landmark_head import MIRROR_FILE, POINTS, LandmarkFinder
 from models.data import IMAGE_SUFFIXES
 
 
@@ -52,8 +51,8 @@ def served_face_crops(files: list[Path], size: int = 256) -> np.ndarray:
     """The top face of each photo, cropped as the server crops it (photos without a face are left out)."""
     from PIL import Image
 
-    from core.faces import FaceDetector
     from core.check import served_crops
+    from core.faces import FaceDetector
 
     detector, crops = FaceDetector(), []
     for file in files:

@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.faces import FaceDetector
 from core.check import served_crops
+from core.faces import FaceDetector
 from core.intake import decode_image
-
 from models.data import Split
 
 # bump when crops or fakes change: old cache entries are then ignored (2: faces enlarged up to 2×)

@@ -5,6 +5,16 @@ from pathlib import Path
 
 import click
 
+from models import TRAIN_EXTRA_INSTALL, missing_train_packages
+
+
+def require_train_extra(command: str) -> None:
+    """Stop a command that needs the `train` extra with one line saying what to install."""
+    missing = missing_train_packages()
+    if missing:
+        raise click.ClickException(f"`deepfake-guard {command}` needs the train extra, which is not installed "
+                                   f"(missing: {', '.join(missing)}). Install it with: {TRAIN_EXTRA_INSTALL}")
+
 
 def print_report(name: str, report: dict) -> None:
     auc = report["roc_auc"]

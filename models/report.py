@@ -69,7 +69,8 @@ def render_report(metadata: dict, test_name: str, report: dict, robustness: list
         "",
         f"- Data: {data_description or test_name}; classes: {balance_text(report.get('balance'))}.",
         f"- Threshold {fmt(report['threshold'])} ({metadata.get('threshold_rule', 'from the model metadata')}); "
-        f"uncertain band [{fmt(float(band[0]))}, {fmt(float(band[1]))}) ({metadata.get('band_rule', 'from the model metadata')}).",
+        f"uncertain band [{fmt(float(band[0]))}, {fmt(float(band[1]))}) "
+        f"({metadata.get('band_rule', 'from the model metadata')}).",
     ]
     quality = (metadata.get("data_rule") or {}).get("reencode_jpeg_quality")
     if quality:

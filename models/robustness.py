@@ -7,7 +7,7 @@ again (a downscaled image is scaled back up, as the server's face crop would).
 from __future__ import annotations
 
 import io
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps

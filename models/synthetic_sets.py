@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # The synthetic demo data: counts per class; the holdout is generated with another seed.
 SYNTHETIC_TRAIN_COUNT = 3000
@@ -19,7 +19,7 @@ def synthetic_data(seed: int, counts: dict[str, int], cache_dir: Path = CACHE_DI
     """Generate (or reuse) a synthetic data folder for `seed` and `counts`."""
     from models.synthetic import write_dataset
 
-    folder = cache_dir / ("seed{}-".format(seed) + "-".join(f"{k[0]}{v}" for k, v in counts.items()))
+    folder = cache_dir / (f"seed{seed}-" + "-".join(f"{k[0]}{v}" for k, v in counts.items()))
     if not (folder / "summary.json").exists():  # written last by write_dataset: the folder is complete
         progress(f"generating synthetic data (seed {seed}) in {folder}")
         shutil.rmtree(folder, ignore_errors=True)

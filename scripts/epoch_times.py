@@ -32,8 +32,8 @@ def main() -> None:
 
     import keras
 
-    from models.synthetic_sets import CACHE_DIR, synthetic_data
     from models.data import find_splits
+    from models.synthetic_sets import CACHE_DIR, synthetic_data
     from models.train import fit
 
     per_class = args.images // 2
@@ -49,7 +49,7 @@ def main() -> None:
                 self.started = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
-                times.append(time.perf_counter() - self.started)
+                times.append(time.perf_counter() - self.started)  # noqa: B023 (fit runs before `times` is rebound)
 
         result = fit(splits["Train"], splits["Validation"], arch=arch, epochs=args.epochs, batch_size=args.batch_size,
                      augment="web", patience=args.epochs + 1, callbacks=[Timer()])

@@ -53,6 +53,40 @@ def edges() -> dict[str, set[str]]:
     return graph
 
 
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Groups of modules that import each other in a circle (edges into a package's __init__ left out: importing
+    `server.x` runs `server/__init__.py` first, which is no circle of the code's own making)."""
+    packages = {name for name in graph if any(other.startswith(name + ".") for other in graph)}
+    edges = {name: {t for t in targets if t not in packages} for name, targets in graph.items()}
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:   # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
 def main(argv: list[str]) -> int:
     graph = edges()
     packages: dict[tuple[str, str], int] = defaultdict(int)
@@ -83,7 +117,11 @@ def main(argv: list[str]) -> int:
     print(f"library modules importing a CLI module: {len(cli_imports)}")
     for line in cli_imports:
         print(f"  {line}")
-    return 1 if breaks or cli_imports else 0
+    circles = cycles(graph)
+    print(f"modules importing each other in a circle: {len(circles)}")
+    for group in circles:
+        print(f"  {' <-> '.join(group)}")
+    return 1 if breaks or cli_imports or circles else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ step "Python environment (.venv) with the project and its test extras"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
+step "Python lint: ruff (pycodestyle, pyflakes, import order, bugbear; pyproject.toml [tool.ruff])"
+.venv/bin/ruff check .
+.venv/bin/python scripts/import_graph.py   # packages import one way: core <- server, models <- feedback <- cli
+
 # --- Browser tests (extension/, tests/e2e): Chromium, a virtual screen, ESLint ------------------
 step "Browser test tools: Debian's chromium, xvfb, xauth and xdotool (installed if missing)"
 browser_packages=()

@@ -7,11 +7,11 @@ from pathlib import Path
 from flask import Flask
 from flask_cors import CORS
 
+from core.images import ImageStore
+from core.settings import Settings
 from server import database, errors, limits, observability
 from server.fetch import Fetcher
-from core.images import ImageStore
 from server.keys import StoredKeys
-from core.settings import Settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import current_app, g, request
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from core.registry import Registry, RegistryError
-
-from core.served_model import ServedModel, ModelError
 from core.check import Checker
+from core.registry import Registry, RegistryError
+from core.served_model import ModelError, ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,7 @@ class ChampionHolder:
         self._threads = threads
         self._loading = threading.Lock()
         self._signature = self._registry.pointer_signature() if self._registry else None
+        self.refused: dict[str, str] = {}   # version → why, for champions refused at start-up
         self._checker = self._initial()
 
     # --- serving ------------------------------------------------------------------------------------
@@ -74,6 +74,7 @@ class ChampionHolder:
         try:
             pointer = self._registry.pointer() if self._registry else None
         except RegistryError as error:
+            self.refused["champion pointer"] = str(error)
             log.error("%s; serving the shipped default model", error)
             return []
         if not pointer:
@@ -87,6 +88,7 @@ class ChampionHolder:
                 log.info("serving model %s (registry champion)", version)
                 return checker
             except (ModelError, RegistryError, OSError) as error:
+                self.refused[version] = str(error)
                 log.error("refusing model %s at start-up: %s", version, error)
         checker = self._load(self._fallback, None)  # the shipped or pinned model must load, or start-up fails
         log.info("serving model %s from %s", checker.model.version, self._fallback)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from server.auth import is_loopback
 from core.settings import Settings
+from server.auth import is_loopback
 
 GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
 
@@ -44,7 +44,6 @@ def _check_model(settings: Settings) -> str:
     fail to boot one after another. (exec replaces this process, so the loaded model is not kept.)
     """
     from core.registry import RegistryError
-
     from core.served_model import ModelError
     from server.serving import build_holder
 
@@ -55,13 +54,18 @@ def _check_model(settings: Settings) -> str:
         raise click.ClickException(f"cannot start: the model to serve ({where}) cannot be loaded: {error}. "
                                    "Point DFG_MODEL_DIR at a model folder with model.onnx and metadata.json, "
                                    "or reinstall the package.") from None
-    classifier = holder.current().model
-    return f"{classifier.version} ({holder.source})"
+    if holder.refused:   # workers would fall back to an older model; an operator starting the server decides
+        why = "; ".join(f"{version}: {reason}" for version, reason in holder.refused.items())
+        raise click.ClickException(f"cannot start: the registry's champion cannot be served ({why}). Restore its "
+                                   "files, promote a good version (`deepfake-guard models promote VERSION`) or go "
+                                   "back to the previous one (`deepfake-guard models rollback`).")
+    model = holder.current().model
+    return f"{model.version} ({holder.source})"
 
 
 def _stored_keys(settings: Settings) -> bool:
-    from server.keys import StoredKeys
     from core.store import Store
+    from server.keys import StoredKeys
 
     return StoredKeys(Store.for_settings(settings)).any_active()
 

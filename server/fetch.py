@@ -12,8 +12,8 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 from server.errors import Problem

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from server.keys import KEY_CACHE_SECONDS, create_key, list_keys, revoke_key
 from core.settings import Settings
 from core.store import Store
+from server.keys import KEY_CACHE_SECONDS, create_key, list_keys, revoke_key
 
 
 def _store() -> Store:

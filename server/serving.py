@@ -5,13 +5,12 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from core.check import Checker
+from core.faces import FaceDetector
 from core.registry import DEFAULT_MODEL_DIR, Registry
-
+from core.served_model import ServedModel
 from core.settings import Settings
 from server.champion import ChampionHolder
-from core.served_model import ServedModel
-from core.faces import FaceDetector
-from core.check import Checker
 
 
 def build_holder(settings: Settings, instance_path: str | Path) -> ChampionHolder:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -13,13 +14,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.store import migrate
-from core.store.tables import ApiKey, CachedCheck, Check, Dispute, ResultCacheEntry, ReviewItem, SyncState
+from core.store.tables import ApiKey, CachedCheck, Check, Dispute, JobState, ResultCacheEntry, ReviewItem
 
 T = TypeVar("T")
 UNIQUE_RACE_ATTEMPTS = 3
 SQLITE_BUSY_SECONDS = 15.0
 
-__all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "SyncState", "store"]
+__all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "JobState"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record, synchronous: str = "FULL") -> None:
@@ -73,11 +74,11 @@ class Store:
             self._fast_sessions = sessionmaker(fast_engine, expire_on_commit=False)
 
     @classmethod
-    def for_instance(cls, database_url: str | None, instance_dir: Path) -> "Store":
+    def for_instance(cls, database_url: str | None, instance_dir: Path) -> Store:
         return cls(database_url or f"sqlite:///{Path(instance_dir) / 'deepfake-guard.sqlite3'}")
 
     @classmethod
-    def for_settings(cls, settings) -> "Store":
+    def for_settings(cls, settings) -> Store:
         """The server's store opened outside a Flask app (CLI, worker), migrated to the newest schema."""
         folder = settings.instance_path()
         folder.mkdir(parents=True, exist_ok=True)

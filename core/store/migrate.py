@@ -7,9 +7,9 @@ the schema at head.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.autogenerate import compare_metadata

@@ -100,10 +100,11 @@ class ReviewItem(Base):
         return "in_review" if self.push_state == "sent" else "queued"
 
 
-class SyncState(Base):
-    """Small named values the sync keeps between runs (e.g. the pull watermark per project)."""
+class JobState(Base):
+    """Small named values the background jobs keep between runs: the sync's pull watermark per project, the
+    retraining lease (feedback/lease.py) and the start of the last retraining run."""
 
-    __tablename__ = "sync_state"
+    __tablename__ = "job_state"
 
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text)

@@ -7,16 +7,16 @@ import uuid
 
 from flask import Blueprint, current_app, g, request
 
+from core.check import NO_FACE_NOTE, Assessment
+from core.intake import DecodedImage, decode_image
+from core.store import CachedCheck, Check
 from server import metrics
 from server.auth import require_key
 from server.cache import CachedResult, result_cache
-from core.check import NO_FACE_NOTE, Assessment
-from server.serving import checker
-from server.errors import Problem
-from core.intake import DecodedImage, decode_image
-from server.review import dispute_json, queue_uncertain, review_for, review_json
-from core.store import CachedCheck, Check
 from server.database import store
+from server.errors import Problem
+from server.review import dispute_json, queue_uncertain, review_for, review_json
+from server.serving import checker
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048

@@ -7,11 +7,11 @@ from typing import Literal
 from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from server.api.checks import find_check, images
 from server.auth import require_key
+from server.database import store
 from server.errors import Problem
 from server.review import record_dispute
-from server.database import store
-from server.api.checks import find_check, images
 
 bp = Blueprint("disputes", __name__, url_prefix="/api/v1/checks")
 

@@ -6,9 +6,9 @@ import logging
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from server.serving import checker
-from server.errors import Problem
 from server.database import store
+from server.errors import Problem
+from server.serving import checker
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from core.outcomes import apply_annotation, remove_annotations
-
-from server.errors import Problem
+from core.outcomes import WEBHOOK_SECRET_HEADER, apply_annotation, remove_annotations
 from server.database import store
-
-# The same name as feedback.labelstudio.WEBHOOK_SECRET_HEADER (a test holds them together), not
-# imported from there: that module loads the Label Studio SDK and pandas, 70 MB in every worker.
-WEBHOOK_SECRET_HEADER = "X-DFG-Webhook-Secret"
+from server.errors import Problem
 
 bp = Blueprint("labelstudio", __name__, url_prefix="/api/v1/labelstudio")
 log = logging.getLogger(__name__)
@@ -64,7 +59,7 @@ class OtherEvent(_Lenient):
 
 
 _KNOWN = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"}
-_EVENT = TypeAdapter(Union[AnnotationEvent, AnnotationsDeleted])
+_EVENT = TypeAdapter(AnnotationEvent | AnnotationsDeleted)
 
 
 def _authenticate() -> None:

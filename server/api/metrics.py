@@ -14,8 +14,8 @@ from flask import Blueprint, Response, current_app, request
 
 from server import metrics
 from server.auth import is_loopback
-from server.errors import Problem
 from server.database import store
+from server.errors import Problem
 
 bp = Blueprint("metrics", __name__)
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from core.outcomes import WEBHOOK_SECRET_HEADER
+from server.api.disputes import DisputeRequest
+
 bp = Blueprint("openapi", __name__)
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
-_DISPUTE = {"type": "object", "required": ["label"], "additionalProperties": False, "properties": {
-    "label": {"type": "string", "enum": ["real", "fake"]},
-    "comment": {"type": "string", "maxLength": 2000}}}
+# the dispute's schema is the one the endpoint validates with
+_DISPUTE = DisputeRequest.model_json_schema()
 
 
 def _problems(*statuses: int) -> dict:
@@ -72,7 +74,7 @@ SPEC = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "metricsToken": {"type": "http", "scheme": "bearer",
                                              "description": "DFG_METRICS_TOKEN, not an API key"},
-                            "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-DFG-Webhook-Secret"}},
+                            "webhookSecret": {"type": "apiKey", "in": "header", "name": WEBHOOK_SECRET_HEADER}},
         "schemas": {
             "Check": CHECK,
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
@@ -133,7 +135,7 @@ SPEC = {
         "/api/v1/labelstudio/webhook": {"post": {
             "summary": "Label Studio annotation events (ANNOTATION_CREATED/UPDATED, ANNOTATIONS_DELETED)",
             "description": "Called by Label Studio, not by clients: authenticated by the shared secret in the "
-                           "X-DFG-Webhook-Secret header (DFG_LABEL_STUDIO_WEBHOOK_SECRET), registered by "
+                           f"{WEBHOOK_SECRET_HEADER} header (DFG_LABEL_STUDIO_WEBHOOK_SECRET), registered by "
                            "`deepfake-guard labelstudio setup`. Refused (503) when no secret is configured.",
             "security": [{"webhookSecret": []}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {

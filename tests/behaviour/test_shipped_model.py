@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import models
-from models.synthetic import make_pair, sample_photos
 from core.served_model import ServedModel
+from models.synthetic import make_pair, sample_photos
 
 PAIRS = 24
 # Invariance bounds: mean and 90th percentile of |Δ P(fake)| over 48 images, and the share of verdicts

@@ -5,9 +5,9 @@ Two sites on different ports are different origins, which is what hotlinking and
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from tests.e2e.servers import free_port
 
@@ -70,7 +70,7 @@ class Site:
     def seen(self, path: str) -> list[SeenRequest]:
         return [request for request in self.requests if request.path == path]
 
-    def start(self) -> "Site":
+    def start(self) -> Site:
         site = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.images import astronaut, jpeg
-
 from tests.e2e.browser import EXTENSION_ORIGIN, OVERLAY, screenshot_overlay, wait_for_overlay
 from tests.e2e.conftest import MAX_UPLOAD_BYTES
 from tests.e2e.servers import free_port
+from tests.images import astronaut, jpeg
 
 pytestmark = pytest.mark.e2e
 

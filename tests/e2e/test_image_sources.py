@@ -7,10 +7,9 @@ import hashlib
 import pytest
 import requests
 
-from tests.images import astronaut, jpeg
-
 from tests.e2e.browser import wait_for_overlay
 from tests.e2e.sites import needs_referer_from, refuses_other_sites
+from tests.images import astronaut, jpeg
 
 pytestmark = pytest.mark.e2e
 

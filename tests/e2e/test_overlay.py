@@ -79,7 +79,8 @@ def test_overlay_stays_on_the_image(extension, site, timings):
     overlay_matches()
     assert face_width() == pytest.approx(width_before * 1.5, rel=0.02)  # face boxes scale with the image
     # object-fit: contain draws the square photo in the middle of a wide box; faces follow the picture.
-    page.locator("#photo").evaluate("image => { image.style.width = '640px'; image.style.height = '320px'; image.style.objectFit = 'contain'; }")
+    page.locator("#photo").evaluate("image => { image.style.width = '640px'; image.style.height = '320px'; "
+                                    "image.style.objectFit = 'contain'; }")
     overlay_matches()
     face = page.locator(f"{OVERLAY} .face").first.bounding_box()
     picture_left = content_box()["x"] + (640 - 320) / 2

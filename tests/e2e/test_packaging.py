@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from server.extension_cli import extension, extension_id
-
 from tests.e2e.browser import EXTENSION_DIR, EXTENSION_ID, Extension, launch
 
 MANIFEST = json.loads((EXTENSION_DIR / "manifest.json").read_text())

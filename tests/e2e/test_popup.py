@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.images import astronaut, jpeg
-
 from tests.e2e.browser import SCREENSHOTS, wait_for_overlay
 from tests.e2e.pages import COFFEE, open_photo_page
+from tests.images import astronaut, jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +55,8 @@ def test_history_is_capped(extension, site, timings):
     extension.set_storage(checks=old)
     page = open_photo_page(extension, site)
     clicked = extension.dispatch_check(page, "#photo")
-    new_id = wait_for_overlay(page, clicked, timings, "popup: check with a full history").get_attribute("data-deepfake-guard-check")
+    overlay = wait_for_overlay(page, clicked, timings, "popup: check with a full history")
+    new_id = overlay.get_attribute("data-deepfake-guard-check")
 
     checks = extension.storage("checks")["checks"]
     assert len(checks) == HISTORY_LIMIT

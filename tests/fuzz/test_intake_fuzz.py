@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from server.errors import Problem
 from core.intake import ACCEPTED_FORMATS, decode_image
+from server.errors import Problem
 
 MAX_PIXELS = 50_000_000
 # Memory is bounded by the pixel limit: at worst a palette image (1 byte per pixel), its RGB

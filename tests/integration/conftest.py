@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from feedback.labelstudio import LabelStudioClient
 from feedback.outbox import pending_count
 from feedback.sync import open_state
 from server import create_app
-from core.settings import Settings
 from tests.conftest import API_KEY
 from tests.images import astronaut, jpeg
-
 from tests.integration.services import REPO, LabelStudio, Server
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"

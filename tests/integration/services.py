@@ -91,7 +91,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "Server":
+    def start(self, timeout: float = 90) -> Server:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([str(CLI), "serve", "--port", str(self.port)], env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

@@ -8,13 +8,12 @@ import time
 import httpx
 import pytest
 
-from feedback.dataset import in_holdout
 from core.registry import Registry
-from tests.models.tiny_data import write_tiny_set
-from tests.retraining.conftest import CHAMPION, SIZE, build_tiny_champion
-
+from feedback.dataset import in_holdout
 from tests.integration.conftest import distinct_images
 from tests.integration.services import run_cli
+from tests.models.tiny_data import write_tiny_set
+from tests.retraining.conftest import CHAMPION, SIZE, build_tiny_champion
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 HOLDOUT_FRACTION = 0.25

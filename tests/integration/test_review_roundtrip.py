@@ -9,7 +9,6 @@ import pytest
 
 from feedback.labelstudio import WEBHOOK_SECRET_HEADER
 from tests.images import astronaut, jpeg
-
 from tests.integration.services import run_cli
 
 pytestmark = pytest.mark.labelstudio

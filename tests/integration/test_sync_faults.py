@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from core.store import ReviewItem
-
 from tests.integration.conftest import distinct_images
 from tests.integration.services import run_cli, start_cli
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from feedback.outbox import current_fields
 from core.store import ReviewItem
+from feedback.outbox import current_fields
 from tests.images import astronaut, coffee, jpeg
-
 from tests.integration.services import run_cli
 
 pytestmark = pytest.mark.labelstudio

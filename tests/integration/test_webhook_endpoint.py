@@ -9,9 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from core.store import ReviewItem
 from feedback.labelstudio import WEBHOOK_SECRET_HEADER
 from server import create_app
-from core.store import ReviewItem
 from tests.conftest import API_KEY
 from tests.images import astronaut, jpeg
 

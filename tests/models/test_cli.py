@@ -6,9 +6,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from cli import main
 from core.registry import Registry
 from models.robustness import CONDITIONS
-from cli import main
 from tests.models.tiny_data import write_tiny_set
 
 EXPECTED_PLOTS = {"plots/roc.png", "plots/pr.png", "plots/confusion_matrix.png", "plots/robustness.png",

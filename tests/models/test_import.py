@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from core.registry import Registry
 from cli import main
+from core.registry import Registry
 from core.served_model import ServedModel
 from tests.models import keras2_files as k2
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from models.mirror_points import measure_pairing
 from core.landmark_head import POINTS, LandmarkFinder, mirror_pairing
+from models.mirror_points import measure_pairing
 from tests.unit.test_landmark_head import _face_crop
 
 

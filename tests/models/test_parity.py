@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 import models
-from models.synthetic import make_fake, make_real, sample_photos
 from core.served_model import ServedModel
+from models.synthetic import make_fake, make_real, sample_photos
 
 TOLERANCE = 1e-4
 

@@ -10,14 +10,14 @@ from click.testing import CliRunner
 from PIL import Image
 
 import models
+from cli import main
+from core.check import Checker
+from core.faces import FaceDetector
+from core.intake import decode_image
+from core.served_model import ServedModel, reencode_jpeg
 from models.data import load_image
 from models.prepare import MAX_PIXELS, Preparer
 from models.robustness import CONDITIONS
-from cli import main
-from core.served_model import ServedModel, reencode_jpeg
-from core.faces import FaceDetector
-from core.check import Checker
-from core.intake import decode_image
 from tests.images import astronaut, coffee, encode, jpeg
 from tests.models.tiny_data import write_real_faces
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from core.registry import POINTER_FILE, Registry, RegistryError
 from cli import main
+from core.registry import POINTER_FILE, Registry, RegistryError
 from tests.model_versions import register_copy
 
 

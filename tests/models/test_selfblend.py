@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.faces import FaceDetector
 from core.landmarks import FaceLandmarker
 from models.selfblend import convex_hull, hull_mask, self_blend
-from core.faces import FaceDetector
 from tests.images import astronaut
 
 SEEDS = range(12)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.registry import Registry
-from server import create_app
 from core.settings import Settings
+from server import create_app
 from tests.conftest import API_KEY
 from tests.models.tiny_data import write_tiny_set
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from core.settings import Settings
 from feedback.dataset import base_data
 from models.prepare import Preparer
-from core.settings import Settings
 from tests.models.tiny_data import write_real_faces
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from feedback.retrain import new_labels
 from feedback.sync import open_state
-
 from tests.retraining.conftest import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow

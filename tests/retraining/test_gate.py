@@ -5,11 +5,10 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from cli import main
 from feedback.retrain import new_labels, retrain
 from feedback.sync import open_state
 from server.api.openapi import CHECK
-from cli import main
-
 from tests.retraining.conftest import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow
@@ -63,9 +62,8 @@ def test_a_champions_landmark_head_is_kept_by_its_challenger(tmp_path, tiny_base
 
     import numpy as np
 
-    from core.registry import sha256_file
     from core.landmark_head import FEATURES, HEAD_FILE, HeadWeights
-
+    from core.registry import sha256_file
     from tests.retraining.conftest import Loop
 
     headed = tmp_path / "headed-champion"

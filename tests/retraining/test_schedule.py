@@ -7,9 +7,8 @@ import threading
 import pytest
 from pydantic import ValidationError
 
-from feedback.retrain_cli import retrain_job
 from core.settings import Settings
-
+from feedback.retrain_cli import retrain_job
 from tests.retraining.conftest import feedback_images
 
 

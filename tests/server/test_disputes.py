@@ -5,10 +5,10 @@ import hashlib
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from server import create_app
 from core.store import Dispute, ReviewItem
+from server import create_app
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 

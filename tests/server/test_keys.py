@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from server import create_app, keys
 from cli import main
 from core.store import ApiKey
+from server import create_app, keys
 from tests.images import coffee, jpeg
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from server import create_app
 from core.store import CachedCheck, Check, ResultCacheEntry
+from server import create_app
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, coffee, jpeg
 

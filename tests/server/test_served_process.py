@@ -92,13 +92,6 @@ def _lookups(server) -> float:
                if sample.name == "dfg_result_cache_lookups_total")
 
 
-def test_the_webhook_header_name_is_the_one_the_sync_registers():
-    from feedback.labelstudio import WEBHOOK_SECRET_HEADER
-    from server.api.labelstudio import WEBHOOK_SECRET_HEADER as checked
-
-    assert checked == WEBHOOK_SECRET_HEADER
-
-
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
 def test_serve_refuses_to_start_with_a_missing_or_corrupt_model(tmp_path, damage):
     import os
@@ -120,3 +113,26 @@ def test_serve_refuses_to_start_with_a_missing_or_corrupt_model(tmp_path, damage
     assert result.returncode == 1
     assert "cannot start: the model to serve (DFG_MODEL_DIR) cannot be loaded" in result.stderr
     assert str(folder) in result.stderr and "Booting worker" not in result.stderr
+
+
+def test_serve_refuses_to_start_when_the_champion_metadata_is_not_json(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from core.registry import Registry
+    from tests.model_versions import register_copy
+
+    registry = Registry.for_instance(tmp_path / "instance")
+    register_copy(registry, "good", tmp_path)
+    registry.promote("good")
+    (registry.folder("good") / "metadata.json").write_text('{"version": "good", ')   # cut short
+    env = {**os.environ, "DFG_INSTANCE_DIR": str(tmp_path / "instance")}
+    env.pop("DFG_MODEL_DIR", None)
+    command = Path(sys.executable).with_name("deepfake-guard")
+    result = subprocess.run([str(command), "serve", "--port", "1"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "cannot start: the registry's champion cannot be served" in result.stderr
+    assert "metadata.json: not valid JSON" in result.stderr and "models rollback" in result.stderr
+    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr

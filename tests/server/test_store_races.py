@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from core.store import Check, Dispute, ReviewItem
 from server import create_app
 from server.review import record_dispute
-from core.store import Check, Dispute, ReviewItem
 from tests.conftest import API_KEY, forced_model
 from tests.images import astronaut, jpeg
 

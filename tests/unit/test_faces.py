@@ -10,8 +10,7 @@ from matplotlib import cbook
 from PIL import Image
 from skimage import data
 
-from core.crops import (CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, MAX_ENLARGEMENT, crop_face,
-                                  face_square)
+from core.crops import CROP_SIZE, FACE_CROP_RAISE, FACE_CROP_SCALE, MAX_ENLARGEMENT, crop_face, face_square
 from core.faces import FULL_RANGE, SHORT_RANGE, Face, FaceDetector, ssd_anchors
 
 # Face boxes (x, y, w, h) read by eye off saved crops: brows to chin, cheek to cheek.

@@ -8,17 +8,26 @@ import pytest
 from PIL import Image
 
 import models
-from core.served_model import ServedModel, ModelError
-from core.landmark_head import (FEATURE_VERSION, FEATURES, HEAD_FILE, POINTS, HeadWeights,
-                                           LandmarkFinder, head_inputs, landmark_features, mirror_pairing,
-                                           soft_or)
+from core.landmark_head import (
+    FEATURE_VERSION,
+    FEATURES,
+    HEAD_FILE,
+    POINTS,
+    HeadWeights,
+    LandmarkFinder,
+    head_inputs,
+    landmark_features,
+    mirror_pairing,
+    soft_or,
+)
+from core.served_model import ModelError, ServedModel
 from tests.images import astronaut, coffee
 
 
 def _face_crop() -> np.ndarray:
     """The astronaut's face as the server crops it (the finder looks where the crop rule puts the face)."""
-    from core.faces import FaceDetector
     from core.check import served_crops
+    from core.faces import FaceDetector
 
     photo = astronaut()
     return served_crops(photo, FaceDetector().detect(photo)[:1], 256)[0]
@@ -58,8 +67,8 @@ def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
 def test_a_small_face_in_a_big_photo_is_cropped_at_the_scale_of_a_large_one(shrink):
     """The crop rule enlarges a small face (up to 2×, core/crops.py), so FaceMesh finds it
     where it finds a large one and the model sees the face at the size it learned."""
-    from core.faces import FaceDetector
     from core.check import served_crops
+    from core.faces import FaceDetector
 
     finder, large = LandmarkFinder(), _face_crop()
     side = round(256 * shrink)                        # the astronaut's face, ~100 and ~80 px wide

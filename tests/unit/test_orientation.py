@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from core.served_model import ServedModel
 from core.orientation import brightness_lean, canonical_orientation
+from core.served_model import ServedModel
 from tests.images import astronaut, coffee
 from tests.model_versions import model_copy
 

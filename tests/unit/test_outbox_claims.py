@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from feedback import outbox
 from core.outcomes import apply_annotation, apply_tasks, remove_annotations
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
+from feedback import outbox
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The retraining lock: a lease in the store's sync_state table (real SQLite file)."""
+"""The retraining lock: a lease in the store's job_state table (real SQLite file)."""
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
 
-from feedback.lease import Lease
 from core.store import Store
+from feedback.lease import Lease
 
 
 def _store(tmp_path) -> Store:

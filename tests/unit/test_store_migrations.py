@@ -6,12 +6,13 @@ import multiprocessing
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from cli import main
-from core.store import Check, Store, migrate
+from core.store import Check, JobState, Store, migrate
 from core.store.tables import Base
 
 
@@ -38,14 +39,23 @@ def test_head_on_an_empty_database_is_exactly_the_tables_of_tables_py(database_u
 
 def test_a_database_made_before_migrations_is_adopted_with_its_rows(database_url):
     store = Store(database_url)
-    older = [table for table in Base.metadata.sorted_tables if table.name != "api_keys"]  # before keys existed
+    # before keys existed, and while job_state was still called sync_state
+    older = [table for table in Base.metadata.sorted_tables if table.name not in ("api_keys", "job_state")]
     Base.metadata.create_all(store.engine, tables=older)
+    legacy = sa.MetaData(naming_convention=Base.metadata.naming_convention)
+    sa.Table("sync_state", legacy, sa.Column("name", sa.String(80), primary_key=True),
+             sa.Column("value", sa.Text, nullable=False), sa.Column("updated_at", sa.DateTime(timezone=True)))
+    legacy.create_all(store.engine)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO sync_state (name, value) VALUES ('pull', 'kept')"))
     with store.session() as session:
         session.add(Check(id="kept", client="k", sha256="0" * 64, width=1, height=1, format="jpeg", verdict="real",
                           fake_probability=0.1, faces=[], scope="no_face", model_version="v1", elapsed_ms=1.0))
     store.migrate_to_latest()
-    assert migrate.current_revision(store.engine) == migrate.INITIAL_REVISION
-    assert "api_keys" in _table_names(store)
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
+    assert {"api_keys", "job_state"} <= set(_table_names(store)) and "sync_state" not in _table_names(store)
+    with store.session() as session:
+        assert session.get(JobState, "pull").value == "kept"
     with store.session() as session:
         assert session.get(Check, "kept").verdict == "real"
 
@@ -87,4 +97,4 @@ def test_db_commands_say_where_the_store_is_and_upgrade_it(tmp_path, monkeypatch
 def test_upgrade_sql_builds_every_table_without_a_database():
     script = migrate.upgrade_sql(f"postgresql+psycopg://nobody@127.0.0.1:9/{uuid.uuid4().hex}")
     for table in Base.metadata.tables:
-        assert f"CREATE TABLE {table} " in script
+        assert f"CREATE TABLE {table} " in script or f"RENAME TO {table}" in script, table
