@@ -1,6 +1,6 @@
 """The promotion gate: may a retrained challenger replace the champion? Plain functions on scores.
 
-The rule (README, "Retraining"):
+The rule (docs/retraining.md):
 1. Enough evidence: at least `min_holdout` reviewed images are held out. Fewer cannot show that
    the challenger is better on reviewed labels, so the champion stays and the labels wait.
 2. Not worse on the base holdout: challenger ROC AUC >= champion ROC AUC - `tolerance`.

@@ -72,7 +72,7 @@ def open_state(settings: Settings) -> tuple[Store, ImageStore]:
 def client_for(settings: Settings) -> LabelStudioClient:
     if not settings.label_studio_configured:
         raise NotConfigured("Label Studio is not configured: set DFG_LABEL_STUDIO_URL and DFG_LABEL_STUDIO_API_KEY "
-                            "(see README, 'Review workflow'). Disputes keep queueing until then.")
+                            "(see docs/review.md). Disputes keep queueing until then.")
     return LabelStudioClient(settings.label_studio_url, settings.label_studio_api_key,
                              settings.label_studio_timeout_seconds)
 
