@@ -32,6 +32,7 @@ RUNTIME_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 PROBE_TOLERANCE = 1e-4   # a served model must reproduce the probe scores recorded when it was built
 PROBE_SEED = 20261126
+FEATURES_OUTPUT = "features"   # a backbone model's second output: what its head reads (models/detector.py)
 
 
 def probe_batch(size: int) -> np.ndarray:
@@ -151,13 +152,23 @@ class Runtime:
             raise ModelError(f"{path}: cannot load the runtime model ({error})") from error
         self.path = Path(path)
         self._input = self._session.get_inputs()[0].name
+        self._outputs = [output.name for output in self._session.get_outputs()]
 
     def predict(self, pixels: np.ndarray, batch_size: int = 1) -> np.ndarray:
+        """The network's first output, P(fake), per crop."""
+        return self._run(self._outputs[0], pixels, batch_size).astype(np.float64).reshape(len(pixels))
+
+    def features(self, pixels: np.ndarray) -> np.ndarray:
+        """N×F: the `features` output of a network built on a backbone (models/detector.py), the head's input."""
+        if FEATURES_OUTPUT not in self._outputs:
+            raise ModelError(f"{self.path}: the network has no {FEATURES_OUTPUT!r} output (not a backbone model)")
+        return self._run(FEATURES_OUTPUT, pixels, 1)
+
+    def _run(self, output: str, pixels: np.ndarray, batch_size: int) -> np.ndarray:
         # One crop per run, as the server scores them (core/check.py): a batch rounds differently (scores
         # 1e-6 apart, measured), and every figure must be the served path's, bit for bit.
-        outputs = [self._session.run(None, {self._input: pixels[i:i + batch_size].astype(np.float32, copy=False)})[0]
-                   for i in range(0, len(pixels), batch_size)]
-        return np.concatenate(outputs).astype(np.float64).reshape(len(pixels))
+        return np.concatenate([self._session.run([output], {self._input: pixels[i:i + batch_size].astype(
+            np.float32, copy=False)})[0] for i in range(0, len(pixels), batch_size)])
 
 
 class Scorer:
@@ -193,6 +204,10 @@ class Scorer:
             N fake probabilities in [0, 1].
         """
         return self.score_prepared(self.prepare(crops))
+
+    def features(self, crops: np.ndarray) -> np.ndarray:
+        """The backbone features of crops as served (a backbone model's head input; models/detector.py)."""
+        return self.runtime.features(self.prepare(crops))
 
 
 class ServedModel(Scorer):

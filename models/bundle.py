@@ -106,22 +106,41 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
     if difference > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from Keras by {difference:.2e} (> {PARITY_TOLERANCE})")
 
+    return finish_folder(out, scorer, threshold, band, validation_report, rules, test_sets, description, version,
+                         history, robustness, face_crop, model_files=(KERAS_FILE, RUNTIME_FILE,
+                                                                     *((HEAD_FILE,) if head is not None else ())),
+                         extra={"parity_max_abs_diff": difference})
+
+
+def data_rule_record(rule: DataRule, face_crop: bool) -> dict:
+    """The data rule as metadata.json records it (DataRule.from_metadata reads it back)."""
+    quality, canonical = rule.reencode_quality, rule.canonical_orientation
+    record = {"reencode_jpeg_quality": quality,
+              "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
+                       f"quality {quality} before training, evaluation and serving")
+              if quality else "images used as decoded, no re-encode",
+              "face_crop": face_crop, "canonical_orientation": canonical}
+    if canonical:
+        record["orientation_rule"] = ("every crop mirrored left to right where that puts its brighter side left, "
+                                      "before scoring: a crop and its mirror image score the same")
+    if face_crop:
+        record["face_crop_rule"] = ("every image went through the server's decode, face detector and crop "
+                                    "(its top face; the whole image when none) before training and evaluation")
+    return record
+
+
+def finish_folder(out: Path, scorer: Scorer, threshold: float, band: tuple[float, float], validation_report: dict | None,
+                  rules: dict, test_sets: dict[str, Split], description: dict, version: str | None,
+                  history: dict | None, robustness: bool, face_crop: bool, model_files: tuple[str, ...],
+                  extra: dict | None = None) -> dict:
+    """Evaluate the model as served on each test set at its threshold and band, then write plots, metadata.json
+    (with every file's hash and the probe scores) and the card. Returns the metadata."""
+    size = scorer.rule.input_size
     evaluations = {name: evaluate_split(scorer, split, name, threshold, band, robustness=robustness)
                    for name, split in test_sets.items() if split.paths}
     primary = next(iter(evaluations.values()), None)
     plots = write_plots(out, primary.labels, primary.scores, primary.report, primary.robustness, history,
                         primary.name) if primary else []
-    data_rule = {"reencode_jpeg_quality": reencode_quality,
-                 "rule": ("every image, real or fake, resized to the input size and re-encoded as JPEG at "
-                          f"quality {reencode_quality} before training, evaluation and serving")
-                 if reencode_quality else "images used as decoded, no re-encode",
-                 "face_crop": face_crop, "canonical_orientation": canonical}
-    if canonical:
-        data_rule["orientation_rule"] = ("every crop mirrored left to right where that puts its brighter side left, "
-                                         "before scoring: a crop and its mirror image score the same")
-    if face_crop:
-        data_rule["face_crop_rule"] = ("every image went through the server's decode, face detector and crop "
-                                       "(its top face; the whole image when none) before training and evaluation")
     metadata = {
         "version": version or new_version(description.get("architecture", "model")),
         "output": "probability that the face crop (or whole image) is fake",
@@ -129,7 +148,7 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         "threshold": round(float(threshold), 6),
         "uncertain_band": [round(float(band[0]), 6), round(float(band[1]), 6)],
         **rules,
-        "data_rule": data_rule,
+        "data_rule": data_rule_record(scorer.rule, face_crop),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "parent_version": None,
         **description,
@@ -139,11 +158,10 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
         "robustness_by_set": {name: evaluation.robustness for name, evaluation in evaluations.items()
                               if evaluation.robustness},
         "plots": plots,
-        "parity_max_abs_diff": difference,
-        "probe": {"fake_probability": [round(float(v), 7) for v in runtime.predict(probe_batch(size))]},
+        **(extra or {}),
+        "probe": {"fake_probability": [round(float(v), 7) for v in scorer.runtime.predict(probe_batch(size))]},
     }
-    extra = (HEAD_FILE,) if head is not None else ()
-    metadata["files"] = {name: sha256_file(out / name) for name in (KERAS_FILE, RUNTIME_FILE, *extra, *plots)}
+    metadata["files"] = {name: sha256_file(out / name) for name in (*model_files, *plots)}
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
     write_card(out, metadata)
     return metadata

@@ -159,7 +159,12 @@ def _set_label(name: str, metadata: dict) -> str:
 def render_card(metadata: dict) -> str:
     """Markdown for a model card from `metadata.json` contents."""
     lines = [*_header(metadata), ""]
-    sets = {"validation (threshold chosen here)": metadata.get("validation") or {},
+    validation = metadata.get("validation") or {}
+    if validation and "n" not in validation:   # one report per validation set (models/detector.py)
+        validation = {f"{name} (threshold chosen here)": report for name, report in validation.items()}
+    else:
+        validation = {"validation (threshold chosen here)": validation}
+    sets = {**validation,
             **{_set_label(name, metadata): report for name, report in (metadata.get("metrics") or {}).items()}}
     if any(sets.values()):
         lines += ["## Measured figures", "", *metrics_table(sets), ""]

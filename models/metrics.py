@@ -57,6 +57,9 @@ def classification_report(labels: np.ndarray, scores: np.ndarray, threshold: flo
         "roc_auc": float(sk.roc_auc_score(labels, scores)) if two_classes else None,
         "average_precision": float(sk.average_precision_score(labels, scores)) if two_classes else None,
         "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+        # the user's view: real faces called fake, and fakes called fake, at the threshold
+        "false_alarm_rate": float(fp / (tn + fp)) if tn + fp else None,
+        "catch_rate": float(tp / (tp + fn)) if tp + fn else None,
     }
     if band is not None:
         inside = (scores >= band[0]) & (scores < band[1])

