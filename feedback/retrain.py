@@ -44,6 +44,7 @@ from feedback.gate import feedback_report, image_scores, promotion_decision
 from feedback.lease import Lease
 from feedback.sync import open_state, read_state, write_state
 from models.data import Split
+from models.detector import is_backbone_model
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "retrain_lease"
@@ -99,6 +100,73 @@ def evaluate_model(model: ServedModel, base_holdout: Split, feedback: FeedbackSe
     base, scores = gate_scores(model, base_holdout, feedback)
     return {"version": model.version, "base_holdout": _base_report(base.report),
             "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores, model.info.threshold)}
+
+
+def _keras_challenger(settings: Settings, champion: ServedModel, champion_folder: Path, train_split: Split,
+                      weights, base, description: dict, version: str, face_crop: bool, lease: Lease,
+                      stop: threading.Event, work: Path, progress: Callable[[str], None]):
+    """Fine-tune a Keras-trained champion (its landmark head kept); returns how to write the challenger's folder."""
+    from models import quiet_tensorflow
+
+    quiet_tensorflow()
+    from models.bundle import write_model_folder
+    from models.train import fit
+
+    keeper = _lease_keeper(lease, stop)
+    progress(f"fine-tuning {champion.version} for up to {settings.retrain_epochs} epochs on {len(train_split.paths)} "
+             f"images (reviewed ones weigh {settings.feedback_weight:g})")
+    result = fit(train_split, base.validation, epochs=settings.retrain_epochs, init=champion_folder / "model.keras",
+                 checkpoint_dir=work / "checkpoints", batch_size=BATCH_SIZE, augment=AUGMENT,
+                 input_size=champion.info.input_size, sample_weights=weights,
+                 learning_rate=settings.retrain_learning_rate, keep_best=False,
+                 reencode_quality=champion.info.rule.reencode_quality, callbacks=[keeper])
+    if keeper.lost:
+        raise Interrupted("the retraining lease was lost (another retraining took it after it expired); "
+                          "raise DFG_RETRAIN_LEASE_SECONDS above the time of one epoch")
+    if stop.is_set():
+        raise Interrupted("stopped by the worker's shutdown before the gate")
+    description["training"] = {"epochs_run": result.epochs_run, "max_epochs": settings.retrain_epochs,
+                               "seconds": round(result.seconds, 1), "batch_size": BATCH_SIZE, "augment": AUGMENT,
+                               "learning_rate": settings.retrain_learning_rate,
+                               "init": champion.version, "balance": {"Train": train_split.balance()}}
+    head = champion.head.weights if champion.head else None   # kept as it is: it reads landmarks, not the CNN
+    if head is not None:
+        description["landmark_head"] = {**champion.info.metadata.get("landmark_head", {}),
+                                        "kept_from": champion.version}
+
+    def build(folder: Path) -> dict:
+        return write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
+                                  description, version, history=result.history,
+                                  reencode_quality=champion.info.rule.reencode_quality, face_crop=face_crop,
+                                  head=head, canonical=champion.info.rule.canonical_orientation)  # as its head saw
+    return build
+
+
+def _head_challenger(champion: ServedModel, train_split: Split, weights, base, description: dict, version: str,
+                     face_crop: bool, progress: Callable[[str], None]):
+    """Refit the head of a backbone champion (models/detector.py) on the features it computes as served; the
+    backbone stays. Returns how to write the challenger's folder."""
+    import onnx
+
+    from models.detector import refit_head, write_detector_folder
+
+    started = time.perf_counter()
+    progress(f"refitting the head of {champion.version} on {len(train_split.paths)} images' backbone features "
+             "(reviewed ones weigh more)")
+    validation = {"base validation": base.validation}
+    head, record = refit_head(champion, train_split, np.asarray(weights) if weights else None, validation)
+    description["feature_head"] = {**record, "refitted_from": champion.version}
+    for key in ("backbone",):
+        if key in champion.info.metadata:
+            description[key] = champion.info.metadata[key]
+    description["training"] = {"seconds": round(time.perf_counter() - started, 1), "init": champion.version,
+                               "balance": {"Train": train_split.balance()}}
+    backbone = onnx.load(champion.folder / "model.onnx")
+
+    def build(folder: Path) -> dict:
+        return write_detector_folder(folder, backbone, head, champion.rule, validation, {"base_holdout": base.holdout},
+                                     description, version, robustness=False, progress=progress, face_crop=face_crop)
+    return build
 
 
 def _lease_keeper(lease: Lease, stop: threading.Event):
@@ -200,25 +268,6 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
              f"holdout {base.holdout.balance()}")
     train_split, weights = combined(base.train, feedback.train, settings.feedback_weight)
 
-    from models import quiet_tensorflow
-
-    quiet_tensorflow()
-    from models.bundle import write_model_folder
-    from models.train import fit
-
-    keeper = _lease_keeper(lease, stop)
-    progress(f"fine-tuning {champion.version} for up to {settings.retrain_epochs} epochs on {len(train_split.paths)} "
-             f"images (reviewed ones weigh {settings.feedback_weight:g})")
-    result = fit(train_split, base.validation, epochs=settings.retrain_epochs, init=champion_folder / "model.keras",
-                 checkpoint_dir=work / "checkpoints", batch_size=BATCH_SIZE, augment=AUGMENT, input_size=size,
-                 sample_weights=weights, learning_rate=settings.retrain_learning_rate, keep_best=False,
-                 reencode_quality=champion.info.rule.reencode_quality, callbacks=[keeper])
-    if keeper.lost:
-        raise Interrupted("the retraining lease was lost (another retraining took it after it expired); "
-                          "raise DFG_RETRAIN_LEASE_SECONDS above the time of one epoch")
-    if stop.is_set():
-        raise Interrupted("stopped by the worker's shutdown before the gate")
-
     version = f"{started:%Y%m%d-%H%M%S}-retrain"
     data = {"base": base.description, "feedback": feedback.describe(), "feedback_weight": settings.feedback_weight,
             "holdout_fraction": settings.retrain_holdout_fraction}
@@ -228,21 +277,15 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
         "rebuild_command": "deepfake-guard retrain",
         "training_data": {"kind": "retraining", **{k: v for k, v in data.items() if k != "feedback"},
                           "feedback": {k: v for k, v in data["feedback"].items() if not k.endswith("_items")}},
-        "training": {"epochs_run": result.epochs_run, "max_epochs": settings.retrain_epochs,
-                     "seconds": round(result.seconds, 1), "batch_size": BATCH_SIZE, "augment": AUGMENT,
-                     "learning_rate": settings.retrain_learning_rate,
-                     "init": champion.version, "balance": {"Train": train_split.balance()}},
     }
-    head = champion.head.weights if champion.head else None   # kept as it is: it reads landmarks, not the CNN
-    if head is not None:
-        description["landmark_head"] = {**champion.info.metadata.get("landmark_head", {}),
-                                        "kept_from": champion.version}
+    if is_backbone_model(champion_folder):
+        build = _head_challenger(champion, train_split, weights, base, description, version, face_crop, progress)
+    else:
+        build = _keras_challenger(settings, champion, champion_folder, train_split, weights, base, description,
+                                  version, face_crop, lease, stop, work, progress)
     scratch = contextlib.nullcontext(work / "dry-run") if dry_run else registry.staging(version)
     with scratch as folder:
-        metadata = write_model_folder(folder, result.model, base.validation, {"base_holdout": base.holdout},
-                                      description, version, history=result.history,
-                                      reencode_quality=champion.info.rule.reencode_quality, face_crop=face_crop,
-                                      head=head, canonical=champion.info.rule.canonical_orientation)  # as its head saw
+        metadata = build(folder)
         challenger = ServedModel(folder, threads=settings.runtime_threads)
         metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
                    "challenger": evaluate_model(challenger, base.holdout, feedback)}
@@ -266,7 +309,8 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     return Outcome(decision, reason, _record(
         run_id, started, decision, reason, dry_run, champion=champion.version,
         challenger=None if dry_run else version, would_promote=gate.promote, gate=gate_rule, metrics=metrics,
-        data=data, epochs_run=result.epochs_run, training_seconds=round(result.seconds, 1)))
+        data=data, epochs_run=description["training"].get("epochs_run"),
+        training_seconds=description["training"]["seconds"]))
 
 
 def _metrics_line(role: str, metrics: dict) -> str:

@@ -180,3 +180,46 @@ class FeatureCache:
             return None
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return self.folder / digest[:2] / f"{digest}.npy"
+
+
+def write_detector_folder(folder: Path, backbone, head: FeatureHead, rule, validation_sets: dict, test_sets: dict,
+                          description: dict, version: str | None, robustness: bool = True,
+                          progress=print, face_crop: bool = True) -> dict:
+    """Compose the served graph, choose the operating point on the validation sets scored through it, then
+    evaluate and write the folder (models.bundle.finish_folder). Returns the metadata.
+
+    Args:
+        backbone: the backbone graph (file or onnx.ModelProto; a served graph's old head is replaced).
+        rule: the core.served_model.DataRule the backbone's features were computed under.
+        validation_sets / test_sets: name → models.data.Split.
+    """
+    from core.served_model import Runtime
+    from models.bundle import finish_folder
+    from models.evaluate import score_split
+    from models.metrics import classification_report
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    compose(backbone, head, folder / "model.onnx")
+    served = Scorer(Runtime(folder / "model.onnx", threads=2), rule)
+    scored = {name: (score_split(served, split), np.asarray(split.labels)) for name, split in validation_sets.items()}
+    threshold, band, point = operating_point(scored)
+    progress(f"operating point: fake at >= {threshold:.4f}, uncertain from {band[0]:.4f}")
+    validation_report = {name: classification_report(labels, scores, threshold, band)
+                         for name, (scores, labels) in scored.items()}
+    rules = {"threshold_rule": THRESHOLD_RULE.format(limit=point["false_alarm_limit"], sets=", ".join(validation_sets)),
+             "band_rule": BAND_RULE.format(miss=point["miss_limit"]), "operating_point": point}
+    return finish_folder(folder, served, threshold, band, validation_report, rules, test_sets, description, version,
+                         None, robustness, face_crop, model_files=("model.onnx",))
+
+
+def refit_head(model, train, weights: np.ndarray | None, validation_sets: dict) -> tuple[FeatureHead, dict]:
+    """A new head for a served backbone model (retraining): fitted on the features `model` computes as served."""
+    features = FeatureCache(model, None)
+    validation = {name: (features.of(split.paths), np.asarray(split.labels)) for name, split in validation_sets.items()}
+    return fit_head(features.of(train.paths), np.asarray(train.labels), validation, weights)
+
+
+def is_backbone_model(folder: Path) -> bool:
+    """A model folder built here (one ONNX graph with a head), as opposed to a Keras-trained one."""
+    return not (Path(folder) / "model.keras").exists() and (Path(folder) / "model.onnx").exists()

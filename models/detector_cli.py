@@ -40,10 +40,9 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     require_train_extra("train-detector")
     quiet_tensorflow()
     from core.served_model import DataRule, Runtime, Scorer
-    from models.bundle import finish_folder, new_version
+    from models.bundle import new_version
     from models.data import REENCODE_QUALITY
-    from models.detector import BAND_RULE, THRESHOLD_RULE, FeatureCache, compose, fit_head, operating_point
-    from models.evaluate import score_split
+    from models.detector import FeatureCache, fit_head, write_detector_folder
 
     if not data_dirs and not synthetic:
         raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
@@ -103,22 +102,8 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     }
 
     def build(folder: Path) -> dict:
-        folder.mkdir(parents=True, exist_ok=True)
-        compose(backbone, head, folder / "model.onnx")
-        served = Scorer(Runtime(folder / "model.onnx", threads=2), rule)
-        scored = {set_name: (score_split(served, split), np.asarray(split.labels))
-                  for set_name, split in validation_sets.items()}
-        threshold, band, point = operating_point(scored)
-        click.echo(f"operating point: fake at ≥ {threshold:.4f}, uncertain from {band[0]:.4f}")
-        from models.metrics import classification_report
-
-        validation_report = {set_name: classification_report(labels, scores, threshold, band)
-                             for set_name, (scores, labels) in scored.items()}
-        rules = {"threshold_rule": THRESHOLD_RULE.format(limit=point["false_alarm_limit"],
-                                                         sets=", ".join(validation_sets)),
-                 "band_rule": BAND_RULE.format(miss=point["miss_limit"]), "operating_point": point}
-        return finish_folder(folder, served, threshold, band, validation_report, rules, test_sets, description,
-                             version, None, robustness, True, model_files=("model.onnx",))
+        return write_detector_folder(folder, backbone, head, rule, validation_sets, test_sets, description, version,
+                                     robustness, click.echo)
 
     publish(build, out, version, promote, "train-detector")
 
