@@ -161,7 +161,9 @@ def _comparison_lines(results: dict[str, dict[str, object]]) -> list[str]:
     lines = [head, "-" * len(head)]
     figures = (("ROC AUC", lambda r, rows: r["roc_auc"]), ("accuracy", lambda r, rows: r["accuracy"]),
                ("precision", lambda r, rows: r["precision"]), ("recall", lambda r, rows: r["recall"]),
-               ("uncertain band coverage", lambda r, rows: r.get("band_coverage")),
+               ("false alarms (reals->fake)", lambda r, rows: r.get("false_alarm_rate")),
+               ("catch rate (fakes->fake)", lambda r, rows: r.get("catch_rate")),
+               ("uncertain share", lambda r, rows: r.get("band_coverage")),
                ("AUC drop JPEG q60+0.5x", lambda r, rows: _drop(rows, "jpeg_q60+resize_0.5x")),
                ("AUC drop mirrored", lambda r, rows: _drop(rows, "mirror")))
     for name in sets:
@@ -213,15 +215,24 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
     holdout = synthetic_holdout() if synthetic or not data_dir else None
     if data_dir and not find_splits(data_dir, seed=seed)["Test"].paths:
         raise click.UsageError(f"{data_dir} has no test images ({data_dir}/Test/{{Real,Fake}} or a flat {{Real,Fake}})")
-    # the holdout folder has only a Test split, so it adds nothing but its test set
-    sets = assemble(data_dir, holdout, holdout, face_crop, 1 if self_blend else 0, seed, CACHE_DIR.parent,
-                    training=False).test_sets
-    if data_dir and "test" in sets:
-        sets = {f"test of {Path(data_dir).name}": sets.pop("test"), **sets}
-    several = len(classifiers) > 1 or len(sets) > 1
+    by_size: dict[int, dict] = {}
+
+    def test_sets(size: int) -> dict:
+        """The test sets cut as served for a model of this input size (the face crop is cut at it)."""
+        if size not in by_size:
+            # the holdout folder has only a Test split, so it adds nothing but its test set
+            sets = assemble(data_dir, holdout, holdout, face_crop, 1 if self_blend else 0, seed, CACHE_DIR.parent,
+                            size=size, training=False).test_sets
+            if data_dir and "test" in sets:
+                sets = {f"test of {Path(data_dir).name}": sets.pop("test"), **sets}
+            by_size[size] = sets
+        return by_size[size]
+
+    several = len(classifiers) > 1 or len(test_sets(classifiers[0].info.input_size)) > 1
     results: dict[str, dict] = {}
     for folder, classifier in zip(folders, classifiers):
         info = classifier.info
+        sets = test_sets(info.input_size)
         history_file = folder / "history.json"
         history = json.loads(history_file.read_text()) if history_file.exists() else None
         results[info.version] = {}
