@@ -10,7 +10,7 @@ import click
 from feedback.cli import labelstudio, sync, worker
 from feedback.retrain_cli import retrain
 from models.cli import evaluate, train
-from models.detector_cli import train_detector
+from models.detector_cli import recalibrate, train_detector
 from models.head_cli import add_landmark_head
 from models.registry_cli import models_group
 from server.cli import serve
@@ -24,6 +24,6 @@ def main() -> None:
     """Deepfake Guard: a self-hosted deepfake check for the browser."""
 
 
-for command in (serve, keys, db, extension, train, train_detector, evaluate, add_landmark_head, models_group, labelstudio, sync,
-                worker, retrain):
+for command in (serve, keys, db, extension, train, train_detector, recalibrate, evaluate, add_landmark_head,
+                models_group, labelstudio, sync, worker, retrain):
     main.add_command(command)

@@ -73,6 +73,7 @@ def _header(metadata: dict) -> list[str]:
                  f"[{metadata['uncertain_band'][0]:.3f}, {metadata['uncertain_band'][1]:.3f}) ({metadata.get('band_rule')}).")
     lines += _data_lines(data)
     lines += _head_lines(metadata.get("landmark_head"))
+    lines += _backbone_lines(metadata.get("backbone"), metadata.get("feature_head"))
     if rule:
         lines.append(f"- Data rule: {rule}.")
     orientation = (metadata.get("data_rule") or {}).get("orientation_rule")
@@ -82,6 +83,20 @@ def _header(metadata: dict) -> list[str]:
     if metadata.get("parity_max_abs_diff") is not None:
         lines.append("- Serving runtime: ONNX Runtime; largest difference from the Keras model: "
                      f"{metadata['parity_max_abs_diff']:.1e}.")
+    return lines
+
+
+def _backbone_lines(backbone: dict | None, head: dict | None) -> list[str]:
+    """A backbone detector (models/detector.py): where its pretrained weights come from, and its head."""
+    if not backbone:
+        return []
+    lines = [f"- Backbone: {backbone.get('network')}, frozen, from the {backbone.get('package')}; weights: "
+             f"{backbone.get('weights')}. Converted by `{backbone.get('rebuild')}` (sha256 "
+             f"`{str(backbone.get('sha256'))[:16]}…`)."]
+    if head:
+        aucs = "; ".join(f"{name} {fmt(auc)}" for name, auc in (head.get("validation_auc") or {}).items())
+        lines.append(f"- Head: {head.get('model')}, C={head.get('C')} ({head.get('C_rule')}); "
+                     f"{head.get('train_weighting', '')}. Validation ROC AUC: {aucs}.")
     return lines
 
 
@@ -132,7 +147,8 @@ def _limits_lines(data: dict) -> list[str]:
         elif source.get("kind") == "folder":
             caught.append(f"the kind of fakes in the Fake folders of `{source.get('path')}` (see the data's origin "
                           "below)")
-    if (data.get("preparation") or {}).get("self_blend_copies"):
+    prepared = [data.get("preparation") or {}] + [(p.get("preparation") or {}) for p in data.get("prepared") or []]
+    if any(p.get("self_blend_copies") for p in prepared):
         caught.append("face swaps, through self-blended fakes: a real face blended with a shifted, recoloured, "
                       "blurred or sharpened copy of itself (Shiohara & Yamasaki, CVPR 2022)")
     return ["## What this model can and cannot detect", "",

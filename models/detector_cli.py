@@ -108,25 +108,101 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     publish(build, out, version, promote, "train-detector")
 
 
+@click.command("recalibrate")
+@click.option("--model", "model_spec", help="A registry version or a model folder (default: what the server serves).")
+@click.option("--data", "data_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A data folder whose Validation split sets the operating point and whose Test split is measured.")
+@click.option("--self-blend", "self_blend_dirs", multiple=True, help="Also self-blended fakes of this --data folder.")
+@click.option("--synthetic", is_flag=True, help="Also the synthetic set's validation split and holdout.")
+@click.option("--synthetic-count", default=1500, show_default=True, type=click.IntRange(10),
+              help="The synthetic training count the model was built with (names the cached set).")
+@click.option("--report-on", "report_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A data folder whose Test split is only measured (kinds the model was not trained for).")
+@click.option("--seed", default=1337, show_default=True, type=int)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the model folder here.")
+@click.option("--version", required=True, help="Version of the recalibrated model.")
+@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_count, report_dirs, seed, out, version,
+                promote) -> None:
+    """The same model at the bounded false-alarm operating point (models/detector.py), measured again as served."""
+    require_train_extra("recalibrate")
+    import json
+    import shutil
+
+    from core.registry import resolve_model
+    from core.served_model import ServedModel
+    from core.settings import Settings
+    from models.bundle import finish_folder
+    from models.detector import BAND_RULE, THRESHOLD_RULE, operating_point
+    from models.evaluate import score_split
+    from models.metrics import classification_report
+
+    if not data_dirs and not synthetic:
+        raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
+    folder = resolve_model(model_spec, Settings().instance_path())
+    model = ServedModel.load(folder)
+    old = model.info.metadata
+    face_crop = bool((old.get("data_rule") or {}).get("face_crop"))
+    if not face_crop:
+        raise click.UsageError("recalibrate measures face crops as served; this model was not trained on them")
+    size = model.info.input_size
+    sources = _sources(data_dirs, self_blend_dirs, synthetic, synthetic_count, seed, size)
+    validation_sets, test_sets = {}, {}
+    for name, training in sources.items():
+        validation_sets.update(_by_kind(name, training.splits["Validation"]))
+        test_sets.update({_test_name(name, set_name): split for set_name, split in training.test_sets.items()})
+    for name, training in _sources(report_dirs, (), False, synthetic_count, seed, size).items():
+        test_sets[f"{name} test (not trained for)"] = training.test_sets["test"]
+    scored = {name: (score_split(model, split), np.asarray(split.labels)) for name, split in validation_sets.items()}
+    threshold, band, point = operating_point(scored)
+    click.echo(f"operating point: fake at >= {threshold:.4f}, uncertain from {band[0]:.4f} "
+               f"(was: threshold {model.info.threshold:.4f}, band {list(model.info.uncertain_band)})")
+    validation_report = {name: classification_report(labels, scores, threshold, band)
+                         for name, (scores, labels) in scored.items()}
+    rules = {"threshold_rule": THRESHOLD_RULE.format(limit=point["false_alarm_limit"], sets=", ".join(validation_sets)),
+             "band_rule": BAND_RULE.format(miss=point["miss_limit"]), "operating_point": point}
+    computed = {"version", "output", "input_size", "threshold", "uncertain_band", "threshold_rule", "band_rule",
+                "data_rule", "created_at", "validation", "metrics", "robustness", "robustness_by_set", "plots",
+                "probe", "files", "operating_point"}
+    description = {key: value for key, value in old.items() if key not in computed}
+    description.update(parent_version=model.version, recalibrated_from=model.version,
+                       rebuild_command="\n".join(filter(None, [old.get("rebuild_command"),
+                                                                f"# then, with {model.version} in {folder}:",
+                                                                "deepfake-guard " + shlex.join(sys.argv[1:])])))
+    model_files = tuple(name for name in (old.get("files") or {}) if not name.startswith("plots/"))
+    history_file = folder / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.exists() else None
+
+    def build(target: Path) -> dict:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (*model_files, "history.json"):
+            if (folder / name).exists() and folder.resolve() != target.resolve():
+                shutil.copy(folder / name, target / name)
+        return finish_folder(target, model, threshold, band, validation_report, rules, test_sets, description,
+                             version, history, True, face_crop, model_files=model_files)
+
+    publish(build, out, version, promote, "recalibrate")
+
+
 def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, seed: int) -> dict:
+def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, seed: int,
+             size: int = INPUT_SIZE) -> dict:
     from models.trainset import assemble
 
     sources = {}
     for data_dir in data_dirs:
         name = Path(data_dir).name
         copies = SELF_BLEND_COPIES if name in self_blend_dirs else 0
-        sources[name] = assemble(Path(data_dir), None, None, True, copies, seed, CACHE_DIR.parent, size=INPUT_SIZE)
+        sources[name] = assemble(Path(data_dir), None, None, True, copies, seed, CACHE_DIR.parent, size=size)
     if synthetic:
         counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
         folder = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR, click.echo)
-        sources["synthetic"] = assemble(None, folder, synthetic_holdout(), True, 0, seed, CACHE_DIR.parent,
-                                        size=INPUT_SIZE)
+        sources["synthetic"] = assemble(None, folder, synthetic_holdout(), True, 0, seed, CACHE_DIR.parent, size=size)
     return sources
 
 

@@ -115,3 +115,12 @@ def test_train_detector_writes_a_servable_calibrated_model(tmp_path, monkeypatch
     assert model.version == "tiny-detector" and not (out / "model.keras").exists()
     assert metadata["metrics"]["faces test"]["roc_auc"] > 0.7   # blur is easy to see even for random filters
     assert "False alarms" in (out / "MODEL_CARD.md").read_text()
+
+    # recalibrate: the same files at the same rule on the same data give the same operating point, measured again
+    again = CliRunner().invoke(main, ["recalibrate", "--model", str(out), "--data", str(data), "--self-blend", "faces",
+                                      "--out", str(tmp_path / "again"), "--version", "tiny-again"])
+    assert again.exit_code == 0, again.output
+    recalibrated = json.loads((tmp_path / "again" / "metadata.json").read_text())
+    assert recalibrated["threshold"] == metadata["threshold"] and recalibrated["parent_version"] == "tiny-detector"
+    assert recalibrated["metrics"]["faces test"]["roc_auc"] == metadata["metrics"]["faces test"]["roc_auc"]
+    assert ServedModel.load(tmp_path / "again").version == "tiny-again"
