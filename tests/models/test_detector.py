@@ -3,17 +3,16 @@ training-time composition, and `train-detector` end to end on generated faces wi
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from cli import main
 from core.served_model import DataRule, Runtime, Scorer, ServedModel
 from models.detector import FeatureHead, compose, operating_point, strip_head
-from tests.models.tiny_data import write_real_faces
+from tests.models.tiny_data import write_faces_with_blurred_fakes, write_real_faces
 
 SIZE = 224
 
@@ -82,23 +81,10 @@ def test_the_served_graph_is_the_head_on_the_served_features(tmp_path):
                                atol=1e-6)
 
 
-def _faces_with_blurred_fakes(root):
-    counts = {"Train": 24, "Validation": 20, "Test": 12}
-    write_real_faces(root, counts, seed=1)
-    source = write_real_faces(root.parent / "to-blur", counts, seed=2)
-    for split in counts:
-        (root / split / "Fake").mkdir()
-        for path in sorted((source / split / "Real").glob("*.jpg")):
-            with Image.open(path) as image:
-                image.filter(ImageFilter.GaussianBlur(2.5)).save(root / split / "Fake" / path.name, quality=92)
-    shutil.rmtree(source)
-    return root
-
-
 @pytest.mark.slow
 def test_train_detector_writes_a_servable_calibrated_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # its caches go to ./.cache
-    data = _faces_with_blurred_fakes(tmp_path / "faces")
+    data = write_faces_with_blurred_fakes(tmp_path / "faces", {"Train": 24, "Validation": 20, "Test": 12}, 2.5)
     backbone = tiny_backbone(tmp_path / "backbone.onnx")
     out = tmp_path / "detector"
     result = CliRunner().invoke(main, ["train-detector", "--backbone", str(backbone), "--data", str(data),

@@ -2,34 +2,24 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageFilter
+from PIL import Image
 
 import models
 from cli import main
 from core.landmark_head import HEAD_FILE
 from core.served_model import ServedModel
 from models.landmark_head import OFFSETS
-from tests.models.tiny_data import write_real_faces
+from tests.models.tiny_data import write_faces_with_blurred_fakes, write_real_faces
 
 COUNTS = {"Train": 16, "Validation": 8, "Test": 8}
 
 
 def _faces_with_smoothed_fakes(root, fake_splits=tuple(COUNTS)):
-    """Real: framings of the package portraits. Fake: other framings with smoothed skin (a GAN-like look)."""
-    write_real_faces(root, COUNTS, seed=1)
-    source = write_real_faces(root.parent / "to-smooth", COUNTS, seed=2)
-    for split in fake_splits:
-        (root / split / "Fake").mkdir()
-        for path in sorted((source / split / "Real").glob("*.jpg")):
-            with Image.open(path) as image:
-                image.filter(ImageFilter.GaussianBlur(1.5)).save(root / split / "Fake" / path.name, quality=92)
-    shutil.rmtree(source)
-    return root
+    return write_faces_with_blurred_fakes(root, COUNTS, 1.5, fake_splits)
 
 
 @pytest.mark.slow

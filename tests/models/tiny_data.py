@@ -1,10 +1,11 @@
 """Tiny generated data sets for training tests: easy to learn, made in milliseconds, no downloads."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 
 def write_tiny_set(root: Path, count: int, size: int = 64, fake_count: int | None = None, seed: int = 0,
@@ -58,4 +59,19 @@ def write_real_faces(root: Path, counts: dict[str, int], seed: int = 0, size: in
                 image = image.transpose(Image.FLIP_LEFT_RIGHT)
             tinted = np.asarray(image, np.float32) * rng.uniform(0.9, 1.1, 3)
             Image.fromarray(np.clip(tinted, 0, 255).astype(np.uint8)).save(folder / f"{index:03d}.jpg", quality=92)
+    return root
+
+
+def write_faces_with_blurred_fakes(root: Path, counts: dict[str, int], blur: float,
+                                   fake_splits: tuple[str, ...] | None = None) -> Path:
+    """Real: framings of the package portraits (write_real_faces). Fake: other framings, Gaussian-blurred by
+    `blur` px (smoothed skin, a GAN-like look), in `fake_splits` (default: every split)."""
+    write_real_faces(root, counts, seed=1)
+    source = write_real_faces(root.parent / f"{root.name}-to-blur", counts, seed=2)
+    for split in fake_splits or tuple(counts):
+        (root / split / "Fake").mkdir()
+        for path in sorted((source / split / "Real").glob("*.jpg")):
+            with Image.open(path) as image:
+                image.filter(ImageFilter.GaussianBlur(blur)).save(root / split / "Fake" / path.name, quality=92)
+    shutil.rmtree(source)
     return root
