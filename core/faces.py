@@ -46,6 +46,11 @@ TILE_TRIGGER = 1.25  # tile only images whose long side exceeds this many tiles
 TILE_OVERLAP = 0.25  # faces up to 192 px lie whole in some tile; larger ones are in the letterbox
 REFINE_CONTEXT = 2.5
 REFINE_MIN_IOU = 0.3  # a refined box must overlap its candidate
+# Budget of detector calls per image, whatever the image: intake reduces images to a long side under
+# 4096 (49 tiles at most); beyond MAX_TILES the tiles grow instead. Only the best MAX_CANDIDATES
+# candidates are refined (one call each): a picture of a crowd of hundreds cannot cost hundreds.
+MAX_TILES = 64
+MAX_CANDIDATES = 32
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,16 @@ def _tiles(width: int, height: int, tile: int, overlap: float) -> list[tuple[int
     return [(x, y, tile) for y in starts(height) for x in starts(width)]
 
 
+def _budgeted_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
+    """Tiles of TILE_SIDE, or larger ones where that would take more than MAX_TILES."""
+    side = TILE_SIDE
+    tiles = _tiles(width, height, side, TILE_OVERLAP)
+    while len(tiles) > MAX_TILES:
+        side = round(side * 1.25)
+        tiles = _tiles(width, height, side, TILE_OVERLAP)
+    return tiles
+
+
 class FaceDetector:
     """BlazeFace face detector; interpreters are created once here and reused by every detect()."""
 
@@ -214,7 +229,7 @@ class FaceDetector:
         # Tiles without a full-range letterbox: faces up to TILE_OVERLAP * TILE_SIDE lie whole in a tile,
         # faces over side / 8 are in the short-range letterbox, and faces of 180-260 px straddling
         # tile borders of 1920x1080 photos were found 80 of 80 times either way.
-        return views + [(self._full, tile) for tile in _tiles(width, height, TILE_SIDE, TILE_OVERLAP)]
+        return views + [(self._full, tile) for tile in _budgeted_tiles(width, height)]
 
     def _run(self, model: _Model, source: Image.Image, view: tuple[int, int, int],
              scale: tuple[float, float] = (1.0, 1.0)):
@@ -251,12 +266,15 @@ class FaceDetector:
         source, scale = image, (1.0, 1.0)
         if self._tiled(width, height):
             k = FULL_RANGE.input_size / TILE_SIDE
-            source = image.resize((round(width * k), round(height * k)), Image.BILINEAR, reducing_gap=2.0)
+            # at least 1 px: a 2000×2 strip would round its short side to 0
+            source = image.resize((max(1, round(width * k)), max(1, round(height * k))), Image.BILINEAR,
+                                  reducing_gap=2.0)
             scale = (source.width / width, source.height / height)
         found = [self._run(model, source, view, scale) for model, view in views]
         candidates, _ = weighted_nms(np.concatenate([boxes for boxes, _ in found]),
                                      np.concatenate([scores for _, scores in found]))
-        refined = [r for r in (self._refine(image, box) for box in candidates) if r is not None]
+        # weighted_nms orders by score: the best candidates are refined
+        refined = [r for r in (self._refine(image, box) for box in candidates[:MAX_CANDIDATES]) if r is not None]
         if not refined:
             return []
         # two candidates of one face refine to (nearly) the same box

@@ -1,12 +1,23 @@
 """Image intake: bytes in, an upright RGB array out, or a problem that says what was wrong.
 
 The format is recognised from the bytes (Pillow's sniffing), never from the declared content
-type. Pixel limits are checked from the header, before anything is decoded.
+type. Every image is held to a budget read from its header, before anything is decoded:
+- pixels (DFG_MAX_PIXELS);
+- shape: the long side at most MAX_ASPECT_RATIO times the short side (a 4,000,000×12 strip holds no
+  face, yet cost 29 CPU-seconds of face detection);
+- decoded memory (DFG_MAX_DECODED_MB): what Pillow needs to hold the decoded pixels in their mode
+  (4 bytes a pixel for RGB, RGBA and the other multi-band modes, 2 for 16-bit grey, 1 for grey and
+  palette). JPEGs are counted after their cheap reduced-scale decode (draft).
+Images larger than the work size are reduced (box filter) right after decoding, before any other
+copy, so the conversion to RGB and face detection work on at most ~4096 px; and only one image whose
+decode needs more than LARGE_DECODE_BYTES is decoded at a time per process.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +32,17 @@ FORMAT_NAMES = {"MPO": "jpeg"}
 # Large JPEGs are decoded at a reduced scale (DCT scaling, a cheap power-of-two reduction) as
 # long as the longer side stays at least this long: faces keep enough pixels for a 256² crop.
 WORK_LONG_SIDE = 2048
+MAX_ASPECT_RATIO = 20
+DEFAULT_MAX_DECODED_BYTES = 144 * 1024 * 1024  # 37.7 MP of RGB(A), 50 MP of 16-bit grey
+LARGE_DECODE_BYTES = 32 * 1024 * 1024
+_large_decodes = threading.Lock()  # one large decode at a time per process: bounds a worker's peak
+# Bytes a pixel takes in Pillow's storage, by mode (every other mode: 4, as RGB is stored padded).
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+# Modes Image.reduce() cannot take: these are reduced by nearest-neighbour resizing, with no copy.
+_NOT_REDUCIBLE = {"1", "P", "I;16", "I;16L", "I;16B", "I;16N"}
+# Signatures of the accepted formats: bytes that start like one but do not open are corrupt (422),
+# not unsupported (415).
+_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP"}
 EXIF_ORIENTATION = 0x0112
 _BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as browsers do
 # Our own pixel limit (DFG_MAX_PIXELS) is checked as soon as the header is read, before any
@@ -54,6 +76,18 @@ def _looks_like_svg(head: bytes) -> bool:
     return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
 
 
+def _signature(data: bytes) -> str | None:
+    """The accepted format the bytes claim to be by their signature, if any."""
+    for magic, name in _SIGNATURES.items():
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "AVIF"
+    return None
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise _corrupt("The request carried no image bytes. Send the image as the multipart field "
@@ -63,6 +97,10 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
+        claimed = _signature(data)
+        if claimed:
+            raise _corrupt(f"The bytes start like a {claimed} file, but its header is damaged (a bad checksum or "
+                           "a truncated file). Send the image again, or re-save it.")
         raise _unsupported("The bytes are not an image in a supported format "
                            f"({', '.join(f.lower() for f in ACCEPTED_FORMATS)}).")
     except Exception as error:  # decoders written in C raise all sorts (OSError, RuntimeError, struct.error…)
@@ -72,7 +110,39 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise _corrupt(f"The image claims to be {width}×{height} pixels, which is not a picture.")
     if width * height > max_pixels:
         raise _too_many_pixels(image.size, max_pixels)
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise Problem(422, "unusual-shape", "Image too elongated",
+                      f"The image is {width}×{height} pixels: its long side is more than {MAX_ASPECT_RATIO} times "
+                      "its short side, so it is a strip or a line, not a photo with a face to check. Send the "
+                      "photo itself.", max_aspect_ratio=MAX_ASPECT_RATIO)
     return image
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """Memory the decode needs: the pixels in the mode Pillow decodes them to."""
+    return image.size[0] * image.size[1] * _PIXEL_BYTES.get(image.mode, 4)
+
+
+def _too_much_memory(image: Image.Image, need: int, limit: int) -> Problem:
+    return Problem(413, "image-too-large-to-decode", "Image needs too much memory",
+                   f"The image is {image.size[0]}×{image.size[1]} pixels of mode {image.mode}: decoding it needs "
+                   f"{need / 2**20:.0f} MB, over the limit of {limit / 2**20:.0f} MB (DFG_MAX_DECODED_MB). "
+                   "Send it as a JPEG, or smaller.", limit_bytes=limit)
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    """A decoded image larger than the work size, box-reduced by a whole factor to a long side of
+    WORK_LONG_SIDE..2×WORK_LONG_SIDE (as large JPEGs are by their draft decode); else the image."""
+    factor = max(image.size) // WORK_LONG_SIDE
+    if factor < 2:
+        return image
+    if image.mode in _NOT_REDUCIBLE:
+        size = (-(-image.size[0] // factor), -(-image.size[1] // factor))
+        reduced = image.resize(size, Image.NEAREST)
+    else:
+        reduced = image.reduce(factor)
+    reduced.info = image.info
+    return reduced
 
 
 def _too_many_pixels(size: tuple[int, int], max_pixels: int) -> Problem:
@@ -105,12 +175,13 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if mode == "RGB" else image.convert("RGB")  # converting RGB would only copy it
 
 
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+def decode_image(data: bytes, max_pixels: int, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) -> DecodedImage:
     """Decode image bytes into an upright RGB array.
 
     Args:
         data: the bytes as received.
         max_pixels: refuse images with more pixels than this (checked before decoding).
+        max_decoded_bytes: refuse images whose decode needs more memory than this (from the header).
 
     Returns:
         The decoded image. Raises `Problem` (413/415/422) for anything that is not a usable image.
@@ -121,9 +192,17 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
     try:
         image.seek(0)  # animated GIF/WebP: the first frame
         _reduce_jpeg(image)
-        image.load()
-    except Exception as error:  # as above: found by tests/fuzz (the AVIF decoder raises RuntimeError)
-        raise _corrupt(f"The image data could not be decoded ({error}). The file may be truncated or corrupt.")
+    except Exception as error:
+        raise _corrupt(f"The image data could not be read ({error}). The file may be truncated or corrupt.")
+    need = decoded_bytes(image)
+    if need > max_decoded_bytes:
+        raise _too_much_memory(image, need, max_decoded_bytes)
+    with _large_decodes if need > LARGE_DECODE_BYTES else nullcontext():
+        try:
+            image.load()
+            image = _reduce(image)
+        except Exception as error:  # as above: found by tests/fuzz (the AVIF decoder raises RuntimeError)
+            raise _corrupt(f"The image data could not be decoded ({error}). The file may be truncated or corrupt.")
     reduced_width = image.size[0]
     try:
         # exif_transpose copies the image even when there is nothing to turn (6 MB at 1920×1080)

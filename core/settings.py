@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # Intake limits
     max_upload_bytes: PositiveInt = 10 * 1024 * 1024
     max_pixels: PositiveInt = 50_000_000
+    max_decoded_mb: PositiveInt = 144               # memory one image's decoded pixels may take (core/intake.py)
 
     # Images and review
     image_retention_hours: float = 24.0
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
     rate_limit_per_key: str = "300/minute"
     rate_limit_per_address: str = "1200/minute"
+    rate_limit_failed_auth: str = "30/minute"      # per address, calls whose key is missing or invalid
     rate_limit_storage_url: str = "memory://"      # redis://host:6379 to share counts between workers/hosts
 
     # Logs

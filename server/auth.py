@@ -62,10 +62,26 @@ def authenticate() -> str:
     return f"key:{stored_id}"
 
 
+def caller() -> str | None:
+    """The caller's key id, or None for a missing or invalid key; checked once per request.
+
+    The rate limiter asks before the view does (server/limits.py): a valid key is counted per key,
+    anything else per address.
+    """
+    if "caller" not in g:
+        try:
+            g.caller = authenticate()
+        except Problem as problem:
+            g.caller, g.auth_problem = None, problem
+    return g.caller
+
+
 def require_key(view: Callable) -> Callable:
     """Decorator for API views: authenticates and stores the caller's key id in `g.client`."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        g.client = authenticate()
+        if caller() is None:
+            raise g.auth_problem
+        g.client = g.caller
         return view(*args, **kwargs)
     return wrapper

@@ -11,6 +11,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,6 +183,9 @@ class Fetcher:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        # The deadline holds on every read, headers included: a per-read timeout alone lets an upstream
+        # that trickles a header line every few seconds hold the request for as long as it likes.
+        watchdog = _Watchdog(connection.sock, deadline)
         try:
             connection.request("GET", path, headers={"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": USER_AGENT,
                                                      "Accept": "image/*"})
@@ -189,10 +193,15 @@ class Fetcher:
             response = connection.getresponse()
             headers = {k.lower(): v for k, v in response.getheaders()}
             body = b"" if response.status in (301, 302, 303, 307, 308) else self._read(response, url, deadline)
+            if watchdog.fired:  # the socket was shut down under a read that then looked like the end
+                raise _late(url)
             return response.status, headers, body, url
         except (OSError, http.client.HTTPException) as error:
+            if watchdog.fired:
+                raise _late(url) from None
             raise _refused(f"Fetching {url} failed ({error.__class__.__name__}: {error}).") from None
         finally:
+            watchdog.cancel()
             connection.close()
 
     def _read(self, response: http.client.HTTPResponse, url: str, deadline: float) -> bytes:
@@ -202,7 +211,7 @@ class Fetcher:
         chunks, total = [], 0
         while True:
             if time.monotonic() > deadline:
-                raise _refused(f"Fetching {url} took longer than {TOTAL_TIMEOUT:g} s.")
+                raise _late(url)
             chunk = response.read(64 * 1024)
             if not chunk:
                 return b"".join(chunks)
@@ -210,6 +219,32 @@ class Fetcher:
             if total > self.max_bytes:
                 raise _too_large(url, self.max_bytes)
             chunks.append(chunk)
+
+
+class _Watchdog:
+    """Shuts the socket down at the deadline, whatever read it is blocked in."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.fired = False
+        self._sock = sock
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _late(url: str) -> Problem:
+    return _refused(f"Fetching {url} took longer than {TOTAL_TIMEOUT:g} s in all; the server stopped waiting.",
+                    limit_seconds=TOTAL_TIMEOUT)
 
 
 def _too_large(url: str, limit: int) -> Problem:

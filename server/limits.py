@@ -1,24 +1,30 @@
-"""Rate limits per API key and per client address (flask-limiter; memory by default, Redis by URL)."""
-from __future__ import annotations
+"""Rate limits per API key and per client address (flask-limiter; memory by default, Redis by URL).
 
-import hashlib
+Every API call counts against its address's limit, whatever key it carries; a valid key is also
+counted against its own limit; and an address whose calls keep failing authentication meets a
+429 after DFG_RATE_LIMIT_FAILED_AUTH failures (invented keys cost a bucket each no longer).
+"""
+from __future__ import annotations
 
 from flask import Blueprint, Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from core.settings import Settings
+from server.auth import caller
 
 # Cheap, public endpoints that monitoring polls: never limited.
 EXEMPT_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_json", "metrics.prometheus_metrics"}
 
 
 def bearer_key() -> str:
-    """The caller's bearer token, hashed (the limiter's storage never sees a key); else the address."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "key:" + hashlib.sha256(token.strip().encode()).hexdigest()[:24]
-    return "address:" + (get_remote_address() or "unknown")
+    """The caller's key id (never the key itself) when the key is valid; else the address."""
+    client = caller()
+    return f"client:{client}" if client else "address:" + (get_remote_address() or "unknown")
+
+
+def _has_valid_key() -> bool:
+    return caller() is not None
 
 
 def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Limiter:
@@ -41,7 +47,13 @@ def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Lim
         default_limits_exempt_when=lambda: request.endpoint in EXEMPT_ENDPOINTS,
         headers_enabled=True, strategy="moving-window", key_prefix="dfg",
     )
-    if settings.rate_limit_per_key:
-        for blueprint in blueprints:
-            limiter.limit(settings.rate_limit_per_key, key_func=bearer_key, scope="per-key")(blueprint)
+    for blueprint in blueprints:
+        # Each limit beside the default per-address one, which a blueprint's own limit would replace.
+        if settings.rate_limit_per_key:
+            limiter.limit(settings.rate_limit_per_key, key_func=bearer_key, scope="per-key",
+                          override_defaults=False)(blueprint)
+        if settings.rate_limit_failed_auth:
+            limiter.limit(settings.rate_limit_failed_auth, key_func=get_remote_address, scope="failed-auth",
+                          override_defaults=False, exempt_when=_has_valid_key,
+                          deduct_when=lambda response: response.status_code == 401)(blueprint)
     return limiter

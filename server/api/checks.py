@@ -6,6 +6,7 @@ import time
 import uuid
 
 from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.check import NO_FACE_NOTE, Assessment
 from core.intake import DecodedImage, decode_image
@@ -48,13 +49,25 @@ def _fetched_image() -> tuple[bytes, dict]:
     return fetched.data, {"source_url": fetched.url, "page_url": page_url if isinstance(page_url, str) else None}
 
 
+def _form_upload():
+    """The form's 'image' file; a form of more parts than Werkzeug parses (max_form_parts) is 422."""
+    try:
+        return request.files.get("image")
+    except RequestEntityTooLarge:
+        if request.content_length is not None and request.content_length > request.max_content_length:
+            raise
+        raise Problem(422, "too-many-form-fields", "Too many form fields",
+                      f"The form has more than {request.max_form_parts} parts. Send the image in the field "
+                      "'image', with 'page_url' and 'source_url' at most.") from None
+
+
 def _image_bytes() -> tuple[bytes, dict]:
     """The image and its context from a multipart form, a raw image body or a JSON `{"url": ...}`."""
     mimetype = request.mimetype or ""
     if mimetype == "application/json":
         return _fetched_image()
     if mimetype == "multipart/form-data":
-        upload = request.files.get("image")
+        upload = _form_upload()
         if upload is None:
             raise Problem(422, "missing-image", "No image in the form",
                           "The multipart form has no field 'image'. Send the image file in a field named 'image'.")
@@ -168,7 +181,8 @@ def create_check():
         check = _cached_check(sha256, serving.model.version, hit, (time.perf_counter() - started) * 1000, context)
     else:
         with metrics.timed("decode"):
-            image = decode_image(data, current_app.config["SETTINGS"].max_pixels)
+            settings = current_app.config["SETTINGS"]
+            image = decode_image(data, settings.max_pixels, settings.max_decoded_mb * 2**20)
         assessment = serving.check(image)
         for stage, seconds in assessment.stage_seconds.items():
             metrics.observe_stage(stage, seconds)

@@ -43,6 +43,27 @@ def test_per_address_limit_counts_every_key(tmp_path):
         assert client.get("/readyz", environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
 
 
+def test_per_address_limit_holds_beside_the_per_key_limit(tmp_path):
+    """A blueprint's own per-key limit used to replace the per-address default on the API."""
+    client = _app(tmp_path, rate_limit_per_key="100/minute", rate_limit_per_address="4/minute").test_client()
+    assert [_post(client, key=key).status_code for key in (API_KEY, "other-key") * 2] == [200] * 4
+    assert _post(client).status_code == 429
+    assert _post(client, remote="192.0.2.2").status_code == 200
+
+
+def test_an_address_rotating_invented_keys_meets_429(tmp_path):
+    client = _app(tmp_path).test_client()  # the default limits
+    statuses = [client.get("/api/v1/model", headers={"Authorization": f"Bearer invented-{number}"},
+                           environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code for number in range(200)]
+    first = statuses.index(429)
+    assert set(statuses[:first]) == {401} and set(statuses[first:]) == {429}
+    assert first <= 30
+    # A valid key from that address is not locked out, nor is another address.
+    assert _post(client, remote="192.0.2.9").status_code == 200
+    assert client.get("/api/v1/model", headers={"Authorization": "Bearer invented"},
+                      environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 401
+
+
 def test_request_id_and_security_headers(tmp_path):
     client = _app(tmp_path).test_client()
     answer = client.get("/healthz", headers={"X-Request-ID": "abc-123"})

@@ -140,3 +140,33 @@ def test_public_address_reasons():
     assert why_not_public(ipaddress.ip_address("93.184.216.34")) is None
     assert why_not_public(ipaddress.ip_address("2606:4700::1111")) is None
     assert "loopback" in why_not_public(ipaddress.ip_address("::ffff:7f00:1"))
+
+
+def test_the_deadline_holds_against_an_upstream_that_trickles_its_headers(monkeypatch):
+    """One header line every 0.2 s never trips a per-read timeout; the total deadline must still hold."""
+    import socket
+    import threading
+
+    monkeypatch.setattr(fetch, "TOTAL_TIMEOUT", 1.0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for number in range(25):  # 5 s of headers unless the client goes away
+                try:
+                    connection.sendall(f"X-Line-{number}: 1\r\n".encode())
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    problem = _refusal(Fetcher(1_000_000, allow_hosts=[f"127.0.0.1:{port}"]), f"http://127.0.0.1:{port}/a.jpg")
+    elapsed = time.monotonic() - started
+    listener.close()
+    assert problem.status == 422 and "took longer than 1 s" in problem.detail
+    assert elapsed < 1.0 + 1.0, f"the fetch took {elapsed:.1f} s against a 1 s deadline"
