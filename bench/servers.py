@@ -46,6 +46,11 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def workers(pid: int) -> list[int]:
+    """gunicorn's workers under `deepfake-guard serve`'s process (front → gunicorn master → workers)."""
+    return [worker for master in children(pid) for worker in children(master)]
+
+
 def loads_tensorflow(pid: int) -> bool:
     """True when a file of the TensorFlow package is mapped into the process."""
     maps = Path(f"/proc/{pid}/maps").read_text()
@@ -54,7 +59,7 @@ def loads_tensorflow(pid: int) -> bool:
 
 @dataclass
 class ProcessMemory:
-    role: str          # "master" | "worker" | "process"
+    role: str          # "front" | "master" | "worker" | "process"
     pid: int
     rss_mb: float
     peak_mb: float
@@ -74,8 +79,12 @@ class Server:
 
     def memory(self) -> list[ProcessMemory]:
         pid = self.process.pid
-        workers = children(pid)
-        roles = [("master" if workers else "process", pid)] + [("worker", child) for child in workers]
+        kids = children(pid)
+        grandchildren = [grandchild for kid in kids for grandchild in children(kid)]
+        if grandchildren:  # `deepfake-guard serve`: the front, gunicorn's master, its workers
+            roles = [("front", pid)] + [("master", kid) for kid in kids] + [("worker", g) for g in grandchildren]
+        else:              # plain gunicorn: master and workers; or one process
+            roles = [("master" if kids else "process", pid)] + [("worker", kid) for kid in kids]
         return [ProcessMemory(role, p, _status_kib(p, "VmRSS") / 1024, _status_kib(p, "VmHWM") / 1024,
                               loads_tensorflow(p)) for role, p in roles]
 

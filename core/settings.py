@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     fetch_allow_hosts: CommaList = Field(default_factory=list)  # host[:port] allowed although private
 
     # Serving processes (chosen by measurement: server/gunicorn_conf.py, BENCHMARKS.md)
+    proxy_hops: NonNegativeInt = 0                 # reverse proxies in front whose X-Forwarded-For is trusted
+    client_head_timeout_seconds: PositiveFloat = 10.0   # serve's front: a request's line and headers
+    client_body_timeout_seconds: PositiveFloat = 60.0   # serve's front: a request's body (10 MB at 1.4 Mbit/s)
     workers: PositiveInt = 2
     threads: PositiveInt = 2
     result_cache_size: NonNegativeInt = 50_000               # checks remembered by (sha256, model version); 0: off

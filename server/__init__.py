@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.images import ImageStore
 from core.settings import Settings
@@ -25,6 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes)
     app.json.sort_keys = False
+    if settings.proxy_hops:  # the client's address from X-Forwarded-For, as far as the proxies are trusted
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     observability.init_app(app, settings.log_format)
 
     errors.init_app(app)

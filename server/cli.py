@@ -18,7 +18,7 @@ GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--dev", is_flag=True, help="Flask's development server (one process, auto-reload) instead of gunicorn.")
 def serve(host: str, port: int, dev: bool) -> None:
-    """Serve the API with gunicorn (settings from DFG_* variables)."""
+    """Serve the API: a buffering front on HOST:PORT, gunicorn behind it (settings from DFG_* variables)."""
     settings = Settings()
     has_keys = bool(settings.api_keys) or _stored_keys(settings)
     if not has_keys and not _is_loopback_host(host):
@@ -33,8 +33,9 @@ def serve(host: str, port: int, dev: bool) -> None:
         from server import create_app
         create_app().run(host=host, port=port, debug=False)
         return
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
-                               "--bind", f"{_bracket(host)}:{port}", "server:create_app()"])
+    # A fresh process for the front: the model loaded by the check above stays out of it.
+    os.execv(sys.executable, [sys.executable, "-m", "server.supervisor", "--host", host, "--port", str(port),
+                              "--gunicorn-config", str(GUNICORN_CONFIG)])
 
 
 def _check_model(settings: Settings) -> str:
@@ -73,6 +74,3 @@ def _stored_keys(settings: Settings) -> bool:
 def _is_loopback_host(host: str) -> bool:
     return host == "localhost" or is_loopback(host.strip("[]"))
 
-
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host

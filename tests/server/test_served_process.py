@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.servers import children, start_ours
+from bench.servers import start_ours, workers
 from tests.images import astronaut, jpeg
 
 
@@ -49,9 +49,9 @@ def _serving_maps(pid: int, timeout: float = 60.0) -> str:
 
 def test_workers_load_neither_tensorflow_nor_the_label_studio_sdk(served):
     _post(served, jpeg(astronaut()))  # a check has run: everything it needs is loaded
-    workers = children(served.process.pid)
-    assert len(workers) == 2
-    for pid in workers:
+    pids = workers(served.process.pid)
+    assert len(pids) == 2
+    for pid in pids:
         maps = _serving_maps(pid)
         assert "onnxruntime" in maps and "ai_edge_litert" in maps  # the map shows what is loaded …
         assert "/tensorflow/" not in maps and "libtensorflow" not in maps  # … and TensorFlow is not

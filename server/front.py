@@ -1,0 +1,345 @@
+"""The buffering front of `deepfake-guard serve`: every request is read whole, quickly, before gunicorn sees it.
+
+gunicorn's threads read a request themselves, so four connections that send a header line every
+2 s held all four threads of the default server and `/healthz` went unanswered for 30 s. Here one
+asyncio process reads requests without holding a thread per connection, under deadlines
+(the head within `DFG_CLIENT_HEAD_TIMEOUT_SECONDS`, the body within `DFG_CLIENT_BODY_TIMEOUT_SECONDS`),
+and passes each complete request to gunicorn over a private Unix socket, one connection per request.
+
+What the front decides itself, always as problem+json:
+- a head that breaks HTTP/1.1 (a NUL byte in a header, bad framing) → 400; too large → 431; a
+  target over 4094 bytes → 414 (gunicorn's own limits, which would answer in HTML);
+- a body over `DFG_MAX_UPLOAD_BYTES`, declared or not, chunked included → 413 (a declared one before
+  a byte of it is read, and before `100 Continue`);
+- a head or body not finished in time → 408;
+- more than MAX_CONNECTIONS connections, more than MAX_CONNECTIONS_PER_ADDRESS from one address,
+  or more than MAX_BUFFERED_BYTES of bodies held at once → 503 with Retry-After.
+A request gunicorn answered early (401, 415, 429) has already been read whole, so the connection
+stays usable: no client sees a dropped connection where a 429 was meant.
+
+The client's address reaches the app as X-Forwarded-For, which the app trusts for exactly as many
+hops as there are proxies (DFG_PROXY_HOPS in front of `serve`, plus this front): a client cannot
+forge its address to dodge the per-address limits.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+import h11
+
+from core.problems import PROBLEM_TYPE_BASE
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 64 * 1024
+IDLE_TIMEOUT_S = 5.0              # a kept-alive connection with no new request (gunicorn's keepalive)
+UPSTREAM_CONNECT_TIMEOUT_S = 5.0
+UPSTREAM_TIMEOUT_S = 120.0        # gunicorn kills a worker stuck for 60 s
+WRITE_TIMEOUT_S = 60.0            # a client that does not read its answer
+LINGER_S = 2.0                    # after an early error: read and drop what the client still sends
+MAX_HEAD_BYTES = 16 * 1024
+MAX_FIELDS = 100                  # gunicorn's limit_request_fields
+MAX_FIELD_BYTES = 8190            # gunicorn's limit_request_field_size
+MAX_TARGET_BYTES = 4094           # gunicorn's limit_request_line
+MAX_CONNECTIONS = 2000
+MAX_CONNECTIONS_PER_ADDRESS = 64
+MAX_BUFFERED_BYTES = 256 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+BUSY_RETRY_AFTER_S = "2"
+# Hop-by-hop headers, and the ones the front sets itself.
+DROPPED_REQUEST_HEADERS = {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te",
+                           b"trailer", b"upgrade", b"expect", b"content-length"}
+DROPPED_RESPONSE_HEADERS = {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"trailer",
+                            b"upgrade"}
+
+
+@dataclass(frozen=True)
+class FrontLimits:
+    max_body_bytes: int
+    head_timeout_s: float
+    body_timeout_s: float
+    proxy_hops: int = 0           # trusted proxies in front of this one
+
+
+class Refusal(Exception):
+    """An answer the front gives itself; the connection is closed after it."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, headers: dict | None = None,
+                 **extra: object) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers, self.extra = headers or {}, extra
+
+
+class _Closed(Exception):
+    """The client went away, or stayed idle past the keep-alive timeout: close without an answer."""
+
+
+def problem_bytes(refusal: Refusal, path: str | None) -> bytes:
+    """A whole HTTP/1.1 response carrying the refusal as problem+json, with Connection: close."""
+    request_id = uuid.uuid4().hex
+    body = json.dumps({"type": PROBLEM_TYPE_BASE + refusal.slug, "title": refusal.title, "status": refusal.status,
+                       "detail": refusal.detail, "instance": path, "request_id": request_id,
+                       **refusal.extra}).encode()
+    reason = _REASONS.get(refusal.status, "Error")
+    headers = {"Content-Type": "application/problem+json", "Content-Length": str(len(body)),
+               "Connection": "close", "X-Request-ID": request_id, "Cache-Control": "no-store",
+               "X-Content-Type-Options": "nosniff", **refusal.headers}
+    head = f"HTTP/1.1 {refusal.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
+            431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable",
+            504: "Gateway Timeout"}
+
+
+class Front:
+    """Accepts client connections, buffers each request, forwards it to gunicorn's Unix socket."""
+
+    def __init__(self, upstream_path: str, limits: FrontLimits) -> None:
+        self.upstream_path = upstream_path
+        self.limits = limits
+        self.connections: Counter[str] = Counter()
+        self.buffered = 0
+        self.in_flight = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, tuple) else "unknown"
+        try:
+            if sum(self.connections.values()) >= MAX_CONNECTIONS or \
+                    self.connections[address] >= MAX_CONNECTIONS_PER_ADDRESS:
+                await self._refuse(reader, writer, _busy("Too many open connections"), None)
+                return
+            self.connections[address] += 1
+            try:
+                await self._serve(reader, writer, address)
+            finally:
+                self.connections[address] -= 1
+                if not self.connections[address]:
+                    del self.connections[address]
+        except (_Closed, ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        except Exception:  # never let one connection's surprise take the front down
+            log.exception("front: unexpected error on a connection from %s", address)
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, address: str) -> None:
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        first = True
+        while True:
+            path = None
+            try:
+                request = await self._head(conn, reader, first)
+                path = request.target.decode("latin-1").split("?", 1)[0]
+                _check_head(request, self.limits.max_body_bytes)
+                if conn.they_are_waiting_for_100_continue:
+                    writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+                body = await self._body(conn, reader)
+            except Refusal as refusal:
+                await self._refuse(reader, writer, refusal, path)
+                return
+            except h11.RemoteProtocolError as error:
+                await self._refuse(reader, writer, _malformed(error), path)
+                return
+            try:
+                self.in_flight += 1
+                response, content = await self._forward(request, body, address)
+            except Refusal as refusal:
+                await self._refuse(reader, writer, refusal, path)
+                return
+            finally:
+                self.in_flight -= 1
+                self.buffered -= len(body)
+            writer.write(conn.send(response))
+            if content:
+                writer.write(conn.send(h11.Data(data=content)))
+            writer.write(conn.send(h11.EndOfMessage()))
+            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_S)
+            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                return
+            conn.start_next_cycle()
+            first = False
+
+    async def _head(self, conn: h11.Connection, reader: asyncio.StreamReader, first: bool) -> h11.Request:
+        """The next request's head: on a kept-alive connection the first byte may take IDLE_TIMEOUT_S,
+        then the whole head must arrive within the head timeout."""
+        loop = asyncio.get_running_loop()
+        if not first:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_TIMEOUT_S)
+                except TimeoutError:
+                    raise _Closed() from None
+                if not data:
+                    raise _Closed()
+                conn.receive_data(data)
+        deadline = loop.time() + self.limits.head_timeout_s
+        while True:
+            event = conn.next_event()
+            if isinstance(event, h11.Request):
+                return event
+            if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                raise _Closed()
+            if event is not h11.NEED_DATA:
+                raise _Closed()
+            conn.receive_data(await self._read(reader, deadline, "head"))
+
+    async def _body(self, conn: h11.Connection, reader: asyncio.StreamReader) -> bytes:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.body_timeout_s
+        chunks, total = [], 0
+        try:
+            while True:
+                event = conn.next_event()
+                if isinstance(event, h11.EndOfMessage):
+                    return b"".join(chunks)
+                if isinstance(event, h11.Data):
+                    total += len(event.data)
+                    self.buffered += len(event.data)
+                    chunks.append(event.data)
+                    if total > self.limits.max_body_bytes:
+                        raise _too_large(self.limits.max_body_bytes)
+                    if self.buffered > MAX_BUFFERED_BYTES:
+                        raise _busy("The server is holding too many uploads at once")
+                elif isinstance(event, h11.ConnectionClosed):
+                    raise _Closed()
+                elif event is h11.NEED_DATA:
+                    conn.receive_data(await self._read(reader, deadline, "body"))
+        except BaseException:
+            self.buffered -= total
+            raise
+
+    async def _read(self, reader: asyncio.StreamReader, deadline: float, part: str) -> bytes:
+        remaining = deadline - asyncio.get_running_loop().time()
+        timeout = self.limits.head_timeout_s if part == "head" else self.limits.body_timeout_s
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
+        except TimeoutError:
+            raise Refusal(408, "request-timeout", "Request not received in time",
+                          f"The request's {part} did not arrive within {timeout:g} s. Send the whole request "
+                          "without pauses.", limit_seconds=timeout) from None
+
+    async def _forward(self, request: h11.Request, body: bytes, address: str) -> tuple[h11.Response, bytes]:
+        """Send one buffered request to gunicorn and read its whole answer."""
+        try:
+            up_reader, up_writer = await asyncio.wait_for(asyncio.open_unix_connection(self.upstream_path),
+                                                          UPSTREAM_CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            raise _busy("The server's workers are not accepting requests (starting or restarting)") from None
+        try:
+            client = h11.Connection(h11.CLIENT)
+            up_writer.write(client.send(h11.Request(method=request.method, target=request.target,
+                                                    headers=self._upstream_headers(request, body, address))))
+            if body:
+                up_writer.write(client.send(h11.Data(data=body)))
+            up_writer.write(client.send(h11.EndOfMessage()))
+            return await asyncio.wait_for(self._response(client, up_reader, up_writer), UPSTREAM_TIMEOUT_S)
+        except TimeoutError:
+            raise Refusal(504, "upstream-timeout", "The server took too long",
+                          f"The server did not answer within {UPSTREAM_TIMEOUT_S:g} s. Try again later.") from None
+        except (OSError, h11.ProtocolError):
+            raise Refusal(502, "upstream-failed", "The server failed to answer",
+                          "A worker closed the connection without an answer (it may have been restarted). "
+                          "Send the request again.", headers={"Retry-After": BUSY_RETRY_AFTER_S}) from None
+        finally:
+            up_writer.close()
+
+    async def _response(self, client: h11.Connection, reader: asyncio.StreamReader,
+                        writer: asyncio.StreamWriter) -> tuple[h11.Response, bytes]:
+        await writer.drain()
+        response, chunks, total = None, [], 0
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                client.receive_data(await reader.read(READ_CHUNK))
+            elif isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.Data):
+                total += len(event.data)
+                if total > MAX_RESPONSE_BYTES:
+                    raise h11.LocalProtocolError("response too large")
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                headers = [(n, v) for n, v in response.headers if n not in DROPPED_RESPONSE_HEADERS]
+                return h11.Response(status_code=response.status_code, headers=headers,
+                                    reason=response.reason), b"".join(chunks)
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionResetError("upstream closed before the end of its answer")
+
+    def _upstream_headers(self, request: h11.Request, body: bytes, address: str) -> list[tuple[bytes, bytes]]:
+        forwarded = [v for n, v in request.headers if n == b"x-forwarded-for"] if self.limits.proxy_hops else []
+        headers = [(n, v) for n, v in request.headers
+                   if n not in DROPPED_REQUEST_HEADERS and n != b"x-forwarded-for"]
+        if not any(n == b"host" for n, _ in headers):
+            headers.append((b"host", b"localhost"))
+        if body or request.method in (b"POST", b"PUT", b"PATCH"):
+            headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"x-forwarded-for", b", ".join(forwarded + [address.encode()])))
+        headers.append((b"connection", b"close"))
+        return headers
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: Refusal,
+                      path: str | None) -> None:
+        """Answer, then close gently: stop writing, and drop what the client still sends for a moment,
+        so the answer is not lost to a reset while its upload is still on the way."""
+        writer.write(problem_bytes(refusal, path))
+        try:
+            await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_S)
+            if writer.can_write_eof():
+                writer.write_eof()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + LINGER_S
+            while loop.time() < deadline and await asyncio.wait_for(reader.read(READ_CHUNK), deadline - loop.time()):
+                pass
+        except (ConnectionError, TimeoutError, OSError):
+            pass
+
+
+def _check_head(request: h11.Request, max_body: int) -> None:
+    if len(request.target) > MAX_TARGET_BYTES:
+        raise Refusal(414, "uri-too-long", "Request target too long",
+                      f"The request target is {len(request.target)} bytes; the limit is {MAX_TARGET_BYTES}.")
+    if len(request.headers) > MAX_FIELDS:
+        raise Refusal(431, "too-many-headers", "Too many header fields",
+                      f"The request has {len(request.headers)} header fields; the limit is {MAX_FIELDS}.")
+    if len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers) > MAX_HEAD_BYTES:
+        raise Refusal(431, "header-too-large", "Request head too large",
+                      f"The request line and headers are over {MAX_HEAD_BYTES} bytes.")
+    for name, value in request.headers:
+        if len(name) + len(value) + 2 > MAX_FIELD_BYTES:
+            raise Refusal(431, "header-too-large", "Header field too large",
+                          f"The header field '{name.decode('latin-1')}' is over {MAX_FIELD_BYTES} bytes.")
+        if name == b"content-length" and value.isdigit() and int(value) > max_body:
+            raise _too_large(max_body)
+
+
+def _too_large(limit: int) -> Refusal:
+    return Refusal(413, "payload-too-large", "Request body too large",
+                   f"The request body is larger than the limit of {limit} bytes (DFG_MAX_UPLOAD_BYTES). "
+                   "Send a smaller image.", limit_bytes=limit)
+
+
+def _busy(why: str) -> Refusal:
+    return Refusal(503, "server-busy", "Server busy", f"{why}. Try again in a few seconds.",
+                   headers={"Retry-After": BUSY_RETRY_AFTER_S})
+
+
+def _malformed(error: h11.RemoteProtocolError) -> Refusal:
+    status = error.error_status_hint if error.error_status_hint in (400, 431) else 400
+    if status == 431:
+        return Refusal(431, "header-too-large", "Request head too large",
+                       f"The request line and headers are over {MAX_HEAD_BYTES} bytes.")
+    return Refusal(400, "malformed-request", "Malformed HTTP request",
+                   f"The request does not follow HTTP/1.1 ({error}). Check the request line and headers "
+                   "(no control characters such as NUL in names or values).")
