@@ -140,7 +140,7 @@ def _big_rgba(server: Server) -> str:
 
 def _slow_clients(server: Server, seconds: float = 20) -> str:
     sockets = []
-    for number in range(4):
+    for _ in range(4):
         sock = socket.create_connection(_address(server), timeout=5)
         sock.sendall(b"POST /api/v1/checks HTTP/1.1\r\nHost: x\r\n")
         sockets.append(sock)
