@@ -16,7 +16,9 @@ import http.client
 import io
 import json
 import os
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -32,9 +34,11 @@ DEFAULT_LIMITS = {"DFG_RATE_LIMIT_PER_KEY": "300/minute", "DFG_RATE_LIMIT_PER_AD
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _png(width: int, height: int, mode: str = "RGB") -> bytes:
+def _png(width: int, height: int, mode: str = "RGB", shade: int = 0) -> bytes:
+    """A flat PNG; another shade is another image (the result cache must not answer for it)."""
     buffer = io.BytesIO()
-    Image.new(mode, (width, height), 0).save(buffer, "PNG")
+    colour = {"RGB": (shade, 0, 0), "RGBA": (shade, 0, 0, 255)}.get(mode, shade)
+    Image.new(mode, (width, height), colour).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -113,6 +117,28 @@ class HealthProbe:
         return max(self.waits, default=0.0)
 
 
+def _lone_checks(server: Server) -> str:
+    """What the front costs a well-behaved client: median latency of /healthz and of a 256² face check."""
+    from bench.inputs import face_jpegs
+
+    faces = face_jpegs()
+    healthz, checks = [], []
+    connection = http.client.HTTPConnection(*_address(server), timeout=60)
+    for number in range(60):
+        started = time.perf_counter()
+        connection.request("GET", "/healthz")
+        connection.getresponse().read()
+        healthz.append(time.perf_counter() - started)
+        if number < 40:
+            started = time.perf_counter()
+            connection.request("POST", "/api/v1/checks", body=faces[number % len(faces)] + bytes([number]),
+                               headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {KEY}"})
+            connection.getresponse().read()
+            checks.append(time.perf_counter() - started)
+    connection.close()
+    return f"healthz {1000 * statistics.median(healthz):.2f} ms; face check {1000 * statistics.median(checks[5:]):.1f} ms"
+
+
 def _thin(server: Server) -> str:
     statuses = [_post(server, _png(w, h))[0] for w, h in ((1000, 1), (1, 20000), (2000, 2))]
     return " ".join(map(str, statuses))
@@ -125,10 +151,10 @@ def _strip_cost(server: Server) -> str:
     return f"{status} in {time.monotonic() - started:.2f} s, {_cpu_seconds(server) - before:.2f} CPU-s"
 
 
-def _four_at_once(server: Server, body: bytes) -> str:
+def _four_at_once(server: Server, bodies: list[bytes]) -> str:
     before = _cpu_seconds(server)
     with HealthProbe(server) as probe, concurrent.futures.ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda _: _post(server, body)[0], range(4)))
+        statuses = list(pool.map(lambda body: _post(server, body)[0], bodies))
     return f"{'/'.join(map(str, statuses))}; healthz worst {probe.worst:.2f} s; {_cpu_seconds(server) - before:.1f} CPU-s"
 
 
@@ -269,11 +295,12 @@ def _smaller(server: Server) -> str:
 
 
 SCENARIOS = [
+    ("0 a well-behaved client, one at a time (median)", _lone_checks),
     ("1 thin PNGs 1000×1, 1×20000, 2000×2", _thin),
     ("2 4,000,000×12 PNG (140 KB)", _strip_cost),
-    ("2 four of it at once", lambda s: _four_at_once(s, _png(4_000_000, 12))),
+    ("2 four of it at once", lambda s: _four_at_once(s, [_png(4_000_000, 12, shade=k) for k in (1, 2, 3, 4)])),
     ("3 7000×7000 RGBA PNG (190 KB)", _big_rgba),
-    ("3 four of it at once", lambda s: _four_at_once(s, _png(7000, 7000, "RGBA"))),
+    ("3 four of it at once", lambda s: _four_at_once(s, [_png(7000, 7000, "RGBA", shade=k) for k in (1, 2, 3, 4)])),
     ("4 four slow-header connections, 20 s", _slow_clients),
     ("6 200 invented keys from one address", _rotating_keys),
     ("7 200-request burst, 100 KB bodies", _burst),
@@ -312,6 +339,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout to measure the same way")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "hostile")
     arguments = parser.parse_args()
+    shutil.rmtree(arguments.out, ignore_errors=True)  # no result cache from an earlier run
     site_port = _trickle_server()
     env_extra = {**DEFAULT_LIMITS, "DFG_FETCH_ALLOW_HOSTS": f"127.0.0.1:{site_port}"}
     results = {}

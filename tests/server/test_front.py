@@ -149,6 +149,20 @@ def test_malformed_heads_get_problem_json_not_html(served, head, status):
     assert answer_status == status and problem["status"] == status and problem["detail"]
 
 
+def test_pipelined_requests_are_all_answered_in_order(served):
+    answer = _raw(served, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2
+                  + b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200") == 3 and answer.count(b'"status":"ok"') == 2
+    assert answer.rindex(b'"status":"ready"') > answer.rindex(b'"status":"ok"')
+
+
+def test_a_connection_that_never_sends_a_byte_is_closed_without_an_answer(served):
+    with socket.create_connection(_address(served), timeout=HEAD_TIMEOUT_S + 5) as sock:
+        started = time.monotonic()
+        assert _read_all(sock) == b""
+    assert time.monotonic() - started >= HEAD_TIMEOUT_S - 0.5
+
+
 def test_a_burst_that_meets_429_drops_no_connection(served):
     """Bodies over 64 KB on kept-alive connections, answered 200, 401 and 429: every request gets its
     answer and no connection is cut (issue 18 counted 24-30 of 200 as 'server disconnected')."""
