@@ -241,11 +241,9 @@ class Front:
             raise _busy("The server's workers are not accepting requests (starting or restarting)") from None
         try:
             client = h11.Connection(h11.CLIENT)
-            up_writer.write(client.send(h11.Request(method=request.method, target=request.target,
-                                                    headers=self._upstream_headers(request, body, address))))
-            if body:
-                up_writer.write(client.send(h11.Data(data=body)))
-            up_writer.write(client.send(h11.EndOfMessage()))
+            head = client.send(h11.Request(method=request.method, target=request.target,
+                                           headers=self._upstream_headers(request, body, address)))
+            up_writer.write(head + (client.send(h11.Data(data=body)) if body else b"") + client.send(h11.EndOfMessage()))
             return await asyncio.wait_for(self._response(client, up_reader, up_writer), UPSTREAM_TIMEOUT_S)
         except TimeoutError:
             raise Refusal(504, "upstream-timeout", "The server took too long",
