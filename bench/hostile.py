@@ -203,7 +203,7 @@ def _slow_clients(server: Server, seconds: float = 20) -> str:
     return f"healthz worst {probe.worst:.2f} s over {seconds:g} s"
 
 
-def _trickling_upstream(server: Server, site_port: int) -> str:
+def _url_check_against_a_trickle(server: Server, site_port: int) -> str:
     started = time.monotonic()
     connection = http.client.HTTPConnection(*_address(server), timeout=120)
     connection.request("POST", "/api/v1/checks", body=json.dumps({"url": f"http://127.0.0.1:{site_port}/a.jpg"}),
@@ -213,28 +213,32 @@ def _trickling_upstream(server: Server, site_port: int) -> str:
     return f"{response.status} after {time.monotonic() - started:.1f} s (deadline 15 s)"
 
 
-def _trickle_server() -> int:
-    """An upstream that sends one header line every 2 s for 60 s."""
+def trickling_upstream(every_s: float = 2.0, lines: int = 30) -> socket.socket:
+    """A listening upstream that answers each connection with a status line, then one header line every
+    `every_s` seconds, `lines` times (tests/unit/test_fetch.py uses it too). Close it when done."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
         while True:
-            connection, _ = listener.accept()
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed
+                return
             threading.Thread(target=trickle, args=(connection,), daemon=True).start()
 
     def trickle(connection: socket.socket) -> None:
         with connection:
             connection.recv(4096)
             connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            for number in range(30):
+            for number in range(lines):
                 try:
                     connection.sendall(f"X-Line-{number}: 1\r\n".encode())
                 except OSError:
                     return
-                time.sleep(2)
+                time.sleep(every_s)
 
     threading.Thread(target=serve, daemon=True).start()
-    return listener.getsockname()[1]
+    return listener
 
 
 def _rotating_keys(server: Server) -> str:
@@ -351,7 +355,7 @@ def measure(server: Server, site_port: int) -> dict[str, str]:
     for name, scenario in SCENARIOS:
         rows[name] = scenario(server)
         print(f"  {server.name}: {name}: {rows[name]}", flush=True)
-    rows["5 URL check, upstream trickles headers"] = _trickling_upstream(server, site_port)
+    rows["5 URL check, upstream trickles headers"] = _url_check_against_a_trickle(server, site_port)
     rows["peak worker memory (VmHWM)"] = f"{_peak_worker_mb(server):.0f} MB"
     return rows
 
@@ -362,7 +366,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "hostile")
     arguments = parser.parse_args()
     shutil.rmtree(arguments.out, ignore_errors=True)  # no result cache from an earlier run
-    site_port = _trickle_server()
+    site_port = trickling_upstream().getsockname()[1]
     env_extra = {**LIMITS, "DFG_FETCH_ALLOW_HOSTS": f"127.0.0.1:{site_port}"}
     results = {}
     if arguments.baseline:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from core.problems import PROBLEM_TYPE_BASE, Problem
+from core.problems import Problem, body_too_large, problem_document
 
 STORE_RETRY_AFTER_SECONDS = "2"
 log = logging.getLogger(__name__)
@@ -22,9 +22,8 @@ _DEFAULT_DETAIL = {
 
 def problem_response(status: int, slug: str, title: str, detail: str, headers: dict | None = None,
                      **extra: object) -> Response:
-    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
-            "instance": request.path if has_request_context() else None,
-            "request_id": g.get("request_id") if has_request_context() else None, **extra}
+    body = problem_document(status, slug, title, detail, request.path if has_request_context() else None,
+                            g.get("request_id") if has_request_context() else None, **extra)
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -37,16 +36,17 @@ def _http_exception(error: HTTPException) -> Response:
     headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
     if status == 413:
         limit = request.max_content_length if request else None
-        detail = (f"The request body is larger than the limit of {limit} bytes (DFG_MAX_UPLOAD_BYTES). "
-                  "Send a smaller image." if limit else detail)
+        if limit:
+            return _problem(body_too_large(limit), headers)
         return problem_response(413, "payload-too-large", "Request body too large", detail, headers,
                                 limit_bytes=limit)
     slug = error.name.lower().replace(" ", "-")
     return problem_response(status, slug, error.name, detail, headers)
 
 
-def _problem(error: Problem) -> Response:
-    return problem_response(error.status, error.slug, error.title, error.detail, error.headers, **error.extra)
+def _problem(error: Problem, headers: dict | None = None) -> Response:
+    return problem_response(error.status, error.slug, error.title, error.detail, {**error.headers, **(headers or {})},
+                            **error.extra)
 
 
 def _store_unavailable(error: Exception) -> Response:

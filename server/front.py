@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import h11
 
-from core.problems import PROBLEM_TYPE_BASE
+from core.problems import Problem, body_too_large, problem_document
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +67,16 @@ class FrontLimits:
     proxy_hops: int = 0           # trusted proxies in front of this one
 
 
-class Refusal(Exception):
-    """An answer the front gives itself; the connection is closed after it."""
-
-    def __init__(self, status: int, slug: str, title: str, detail: str, headers: dict | None = None,
-                 **extra: object) -> None:
-        super().__init__(detail)
-        self.status, self.slug, self.title, self.detail = status, slug, title, detail
-        self.headers, self.extra = headers or {}, extra
-
-
 class _Closed(Exception):
     """The client went away, or stayed idle past the keep-alive timeout: close without an answer."""
 
 
-def problem_bytes(refusal: Refusal, path: str | None) -> bytes:
-    """A whole HTTP/1.1 response carrying the refusal as problem+json, with Connection: close."""
+def problem_bytes(refusal: Problem, path: str | None) -> bytes:
+    """A whole HTTP/1.1 response carrying an answer the front gives itself as problem+json, with
+    Connection: close (the front closes the connection after each one)."""
     request_id = uuid.uuid4().hex
-    body = json.dumps({"type": PROBLEM_TYPE_BASE + refusal.slug, "title": refusal.title, "status": refusal.status,
-                       "detail": refusal.detail, "instance": path, "request_id": request_id,
-                       **refusal.extra}).encode()
+    body = json.dumps(problem_document(refusal.status, refusal.slug, refusal.title, refusal.detail, path,
+                                       request_id, **refusal.extra)).encode()
     reason = _REASONS.get(refusal.status, "Error")
     headers = {"Content-Type": "application/problem+json", "Content-Length": str(len(body)),
                "Connection": "close", "X-Request-ID": request_id, "Cache-Control": "no-store",
@@ -147,7 +137,7 @@ class Front:
                 if conn.they_are_waiting_for_100_continue:
                     writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
                 body = await self._body(conn, reader)
-            except Refusal as refusal:
+            except Problem as refusal:
                 await self._refuse(reader, writer, refusal, path)
                 return
             except h11.RemoteProtocolError as error:
@@ -156,7 +146,7 @@ class Front:
             try:
                 self.in_flight += 1
                 response, content = await self._forward(request, body, address)
-            except Refusal as refusal:
+            except Problem as refusal:
                 await self._refuse(reader, writer, refusal, path)
                 return
             finally:
@@ -209,7 +199,7 @@ class Front:
                     self.buffered += len(event.data)
                     chunks.append(event.data)
                     if total > self.limits.max_body_bytes:
-                        raise _too_large(self.limits.max_body_bytes)
+                        raise body_too_large(self.limits.max_body_bytes)
                     if self.buffered > MAX_BUFFERED_BYTES:
                         raise _busy("The server is holding too many uploads at once")
                 elif isinstance(event, h11.ConnectionClosed):
@@ -228,7 +218,7 @@ class Front:
                 raise TimeoutError
             return await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
         except TimeoutError:
-            raise Refusal(408, "request-timeout", "Request not received in time",
+            raise Problem(408, "request-timeout", "Request not received in time",
                           f"The request's {part} did not arrive within {timeout:g} s. Send the whole request "
                           "without pauses.", limit_seconds=timeout) from None
 
@@ -246,10 +236,10 @@ class Front:
             up_writer.write(head + (client.send(h11.Data(data=body)) if body else b"") + client.send(h11.EndOfMessage()))
             return await asyncio.wait_for(self._response(client, up_reader, up_writer), UPSTREAM_TIMEOUT_S)
         except TimeoutError:
-            raise Refusal(504, "upstream-timeout", "The server took too long",
+            raise Problem(504, "upstream-timeout", "The server took too long",
                           f"The server did not answer within {UPSTREAM_TIMEOUT_S:g} s. Try again later.") from None
         except (OSError, h11.ProtocolError):
-            raise Refusal(502, "upstream-failed", "The server failed to answer",
+            raise Problem(502, "upstream-failed", "The server failed to answer",
                           "A worker closed the connection without an answer (it may have been restarted). "
                           "Send the request again.", headers={"Retry-After": BUSY_RETRY_AFTER_S}) from None
         finally:
@@ -289,7 +279,7 @@ class Front:
         headers.append((b"connection", b"close"))
         return headers
 
-    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: Refusal,
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: Problem,
                       path: str | None) -> None:
         """Answer, then close gently: stop writing, and drop what the client still sends for a moment,
         so the answer is not lost to a reset while its upload is still on the way."""
@@ -308,38 +298,32 @@ class Front:
 
 def _check_head(request: h11.Request, max_body: int) -> None:
     if len(request.target) > MAX_TARGET_BYTES:
-        raise Refusal(414, "uri-too-long", "Request target too long",
+        raise Problem(414, "uri-too-long", "Request target too long",
                       f"The request target is {len(request.target)} bytes; the limit is {MAX_TARGET_BYTES}.")
     if len(request.headers) > MAX_FIELDS:
-        raise Refusal(431, "too-many-headers", "Too many header fields",
+        raise Problem(431, "too-many-headers", "Too many header fields",
                       f"The request has {len(request.headers)} header fields; the limit is {MAX_FIELDS}.")
     if len(request.target) + sum(len(name) + len(value) + 4 for name, value in request.headers) > MAX_HEAD_BYTES:
-        raise Refusal(431, "header-too-large", "Request head too large",
+        raise Problem(431, "header-too-large", "Request head too large",
                       f"The request line and headers are over {MAX_HEAD_BYTES} bytes.")
     for name, value in request.headers:
         if len(name) + len(value) + 2 > MAX_FIELD_BYTES:
-            raise Refusal(431, "header-too-large", "Header field too large",
+            raise Problem(431, "header-too-large", "Header field too large",
                           f"The header field '{name.decode('latin-1')}' is over {MAX_FIELD_BYTES} bytes.")
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
-            raise _too_large(max_body)
+            raise body_too_large(max_body)
 
 
-def _too_large(limit: int) -> Refusal:
-    return Refusal(413, "payload-too-large", "Request body too large",
-                   f"The request body is larger than the limit of {limit} bytes (DFG_MAX_UPLOAD_BYTES). "
-                   "Send a smaller image.", limit_bytes=limit)
-
-
-def _busy(why: str) -> Refusal:
-    return Refusal(503, "server-busy", "Server busy", f"{why}. Try again in a few seconds.",
+def _busy(why: str) -> Problem:
+    return Problem(503, "server-busy", "Server busy", f"{why}. Try again in a few seconds.",
                    headers={"Retry-After": BUSY_RETRY_AFTER_S})
 
 
-def _malformed(error: h11.RemoteProtocolError) -> Refusal:
+def _malformed(error: h11.RemoteProtocolError) -> Problem:
     status = error.error_status_hint if error.error_status_hint in (400, 431) else 400
     if status == 431:
-        return Refusal(431, "header-too-large", "Request head too large",
+        return Problem(431, "header-too-large", "Request head too large",
                        f"The request line and headers are over {MAX_HEAD_BYTES} bytes.")
-    return Refusal(400, "malformed-request", "Malformed HTTP request",
+    return Problem(400, "malformed-request", "Malformed HTTP request",
                    f"The request does not follow HTTP/1.1 ({error}). Check the request line and headers "
                    "(no control characters such as NUL in names or values).")

@@ -144,26 +144,11 @@ def test_public_address_reasons():
 
 def test_the_deadline_holds_against_an_upstream_that_trickles_its_headers(monkeypatch):
     """One header line every 0.2 s never trips a per-read timeout; the total deadline must still hold."""
-    import socket
-    import threading
+    from bench.hostile import trickling_upstream
 
     monkeypatch.setattr(fetch, "TOTAL_TIMEOUT", 1.0)
-    listener = socket.create_server(("127.0.0.1", 0))
+    listener = trickling_upstream(every_s=0.2, lines=25)  # 5 s of headers unless the client goes away
     port = listener.getsockname()[1]
-
-    def trickle() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(4096)
-            connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            for number in range(25):  # 5 s of headers unless the client goes away
-                try:
-                    connection.sendall(f"X-Line-{number}: 1\r\n".encode())
-                except OSError:
-                    return
-                time.sleep(0.2)
-
-    threading.Thread(target=trickle, daemon=True).start()
     started = time.monotonic()
     problem = _refusal(Fetcher(1_000_000, allow_hosts=[f"127.0.0.1:{port}"]), f"http://127.0.0.1:{port}/a.jpg")
     elapsed = time.monotonic() - started
