@@ -3,7 +3,11 @@
 `ReviewItem.votes` keeps every annotation we know of, with its task, so that the webhook (one
 annotation) and the pull (all annotations of some tasks) update the same record, and the votes of
 two tasks for one ext_id (a duplicate in Label Studio) are merged:
-`{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real"}}}`.
+`{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real", "by": user id}}}`.
+
+An item that has answers but no label ("Can't tell", a tie) asks for another reviewer: it is flagged
+`data_stale`, so the next sync re-sends its task for one more review (feedback/sync.py). After
+`max_reviews` answers without a label it is closed `undecided`.
 """
 from __future__ import annotations
 
@@ -32,11 +36,26 @@ def _entries(item: ReviewItem) -> dict[str, dict]:
     return dict(annotations) if isinstance(annotations, dict) else {}
 
 
-def _save(item: ReviewItem, entries: dict[str, dict], now: datetime) -> bool:
-    """Store the votes and the resolved label. Returns True when the item got a new label."""
+def _entry(task_id: int, annotation: Mapping) -> dict:
+    author = annotation.get("completed_by")
+    author = author.get("id") if isinstance(author, Mapping) else author
+    return {"task": task_id, "vote": vote_of(annotation), "by": author if isinstance(author, int) else None}
+
+
+def _save(item: ReviewItem, entries: dict[str, dict], now: datetime, max_reviews: int) -> bool:
+    """Store the votes, the resolved label and whether the item is undecided.
+
+    Returns:
+        True when the item got a new label.
+    """
     resolution = resolve(entry.get("vote") for entry in entries.values())
+    progress_before = (item.reviewer_count, bool(item.undecided))
     item.votes = {"counts": resolution.counts, "annotations": entries}
     item.reviewer_count = resolution.reviewer_count
+    item.undecided = resolution.undecided(max_reviews)
+    if resolution.label is None and item.push_state == "sent" \
+            and (item.reviewer_count, item.undecided) != progress_before:
+        item.data_stale = True   # the task must ask for another review, or say it is closed
     if resolution.label == item.label:
         return False
     item.label = resolution.label
@@ -44,7 +63,7 @@ def _save(item: ReviewItem, entries: dict[str, dict], now: datetime) -> bool:
     return resolution.label is not None
 
 
-def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Mapping,
+def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Mapping, max_reviews: int,
                      now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
     """Add or replace one annotation (webhook ANNOTATION_CREATED/UPDATED).
 
@@ -55,11 +74,11 @@ def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Ma
     if item is None:
         return None, False
     entries = _entries(item)
-    entries[str(annotation["id"])] = {"task": task_id, "vote": vote_of(annotation)}
-    return item, _save(item, entries, now or utcnow())
+    entries[str(annotation["id"])] = _entry(task_id, annotation)
+    return item, _save(item, entries, now or utcnow(), max_reviews)
 
 
-def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapping]],
+def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapping]], max_reviews: int,
                 now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
     """Replace what we know of these tasks' annotations with their full current list (pull).
 
@@ -72,13 +91,14 @@ def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapp
     entries = {key: entry for key, entry in _entries(item).items() if entry.get("task") not in tasks}
     for task_id, task_annotations in tasks.items():
         for annotation in task_annotations:
-            entries[str(annotation["id"])] = {"task": task_id, "vote": vote_of(annotation)}
+            entries[str(annotation["id"])] = _entry(task_id, annotation)
     if entries == _entries(item):
         return item, False
-    return item, _save(item, entries, now or utcnow())
+    return item, _save(item, entries, now or utcnow(), max_reviews)
 
 
-def remove_annotations(session: Session, annotation_ids: Iterable[int], now: datetime | None = None) -> int:
+def remove_annotations(session: Session, annotation_ids: Iterable[int], max_reviews: int,
+                       now: datetime | None = None) -> int:
     """Forget deleted annotations (webhook ANNOTATIONS_DELETED names only their ids). Returns items changed."""
     keys = {str(annotation_id) for annotation_id in annotation_ids}
     # A text match narrows the rows on SQLite and PostgreSQL alike; the dict check below decides.
@@ -88,6 +108,6 @@ def remove_annotations(session: Session, annotation_ids: Iterable[int], now: dat
         entries = _entries(item)
         kept = {key: entry for key, entry in entries.items() if key not in keys}
         if kept != entries:
-            _save(item, kept, now or utcnow())
+            _save(item, kept, now or utcnow(), max_reviews)
             changed += 1
     return changed

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     image_retention_hours: float = 24.0
     image_cache_max_mb: NonNegativeInt = 1024
     review_uncertain_per_day: NonNegativeInt = 50
+    # Answers an image may get without a Real/Fake majority ("Can't tell", ties) before it is closed `undecided`
+    review_max_reviews: PositiveInt = 3
 
     # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
     rate_limit_per_key: str = "300/minute"

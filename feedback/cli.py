@@ -45,19 +45,30 @@ def labelstudio() -> None:
 
 @labelstudio.command()
 @click.option("--public-url", help="This server's URL as Label Studio reaches it (default: DFG_PUBLIC_URL).")
-def setup(public_url: str | None) -> None:
-    """Create (or find) the project and register the annotation webhook."""
+@click.option("--update-config", is_flag=True,
+              help="Replace a found project's labeling config with Deepfake Guard's current one.")
+def setup(public_url: str | None, update_config: bool) -> None:
+    """Create (or find) the project, its image store and review tab, and register the annotation webhook."""
     settings = _settings()
     client = _client_or_exit(settings)
     try:
         project, created = client.ensure_project(settings.label_studio_project)
+        image_store = client.ensure_image_store(project.title)
+        client.ensure_review_view(project.id)
+        differs = not created and (project.label_config or "").split() != LABEL_CONFIG.split()
+        if differs and update_config:
+            client.update_label_config(project.id)
     except (ApiError, httpx.HTTPError) as error:
-        raise _failure(client, error, "nothing set up") from None
+        raise _failure(client, error, "setup stopped there; run it again") from None
     click.echo(f"project {project.id} '{project.title}' ({'created' if created else 'found'}): "
                f"{client.project_url(project.id)}")
-    if not created and (project.label_config or "").split() != LABEL_CONFIG.split():
+    click.echo(f"  images in project {image_store.id} '{image_store.title}'; data manager tab 'Review'")
+    if differs and update_config:
+        click.echo("  labeling config updated to Deepfake Guard's current one")
+    elif differs:
         click.echo("  note: the project's labeling config differs from Deepfake Guard's; it was left as it is "
-                   "(labels are read from the 'label' choices: Real / Fake / Can't tell).", err=True)
+                   "(labels are read from the 'label' choices: Real / Fake / Can't tell). "
+                   "`labelstudio setup --update-config` replaces it.", err=True)
     public_url = (public_url or settings.public_url or "").rstrip("/")
     secret = settings.label_studio_webhook_secret
     if not public_url or not secret:

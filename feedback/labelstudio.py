@@ -23,6 +23,24 @@ from feedback.tasks import LABEL_CONFIG
 WEBHOOK_PATH = "/api/v1/labelstudio/webhook"
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 PROJECT_DESCRIPTION = "Deepfake Guard: images users disputed and checks the model was unsure about."
+# Uploaded images live in a project of their own: Label Studio takes a file upload only into a project
+# whose config has one data key, and the review config has two ($image, $page_link).
+IMAGE_STORE_SUFFIX = " · image store"
+IMAGE_STORE_CONFIG = '<View><Image name="image" value="$image"/></View>'
+IMAGE_STORE_DESCRIPTION = ("Holds the images of the Deepfake Guard review tasks (it has no tasks itself). "
+                           "Do not delete it: the tasks show their images from here.")
+REVIEW_VIEW = "Review"
+# The data manager tab `labelstudio setup` makes: internal columns hidden, the score a number.
+HIDDEN_COLUMNS = ["tasks:inner_id", "tasks:id", "tasks:annotations_ids", "tasks:predictions_model_versions",
+                  "tasks:predictions_results", "tasks:file_upload", "tasks:storage_filename", "tasks:created_at",
+                  "tasks:updated_at", "tasks:updated_by", "tasks:avg_lead_time", "tasks:draft_exists",
+                  "tasks:data.ext_id", "tasks:data.check_id", "tasks:data.face_scores", "tasks:data.page_link",
+                  "tasks:data.faces_text", "tasks:data.image"]
+NUMBER_COLUMNS = {"tasks:data.fake_probability": "Number", "tasks:data.threshold": "Number"}
+
+
+def image_store_title(title: str) -> str:
+    return title[:50 - len(IMAGE_STORE_SUFFIX)] + IMAGE_STORE_SUFFIX
 
 
 def is_transient(error: BaseException) -> bool:
@@ -64,6 +82,7 @@ class Task:
     annotations: list[dict] = field(default_factory=list)
     prediction_versions: list[str] = field(default_factory=list)
     updated_at: datetime | None = None
+    overlap: int = 1                     # answers by distinct reviewers Label Studio wants before it is done
 
     @classmethod
     def from_sdk(cls, task: object) -> Task:
@@ -71,7 +90,13 @@ class Task:
         return cls(id=task.id, data=dict(task.data or {}),  # type: ignore[attr-defined]
                    annotations=[_as_dict(a) for a in (getattr(task, "annotations", None) or [])],
                    prediction_versions=[str(p.get("model_version") or "") for p in predictions],
-                   updated_at=_as_datetime(getattr(task, "updated_at", None)))
+                   updated_at=_as_datetime(getattr(task, "updated_at", None)),
+                   overlap=int(getattr(task, "overlap", None) or 1))
+
+    @property
+    def reviewers(self) -> int:
+        """Distinct people with a submitted (not skipped) annotation: what Label Studio counts for overlap."""
+        return len({str(a.get("completed_by")) for a in self.annotations if not a.get("was_cancelled")})
 
     @property
     def ext_id(self) -> str | None:
@@ -119,6 +144,33 @@ class LabelStudioClient:
             return project, False
         return self.sdk.projects.create(title=title, label_config=LABEL_CONFIG, description=PROJECT_DESCRIPTION), True
 
+    def ensure_image_store(self, title: str) -> object:
+        """The project that holds the review tasks' uploaded images (found by title, else created)."""
+        store_title = image_store_title(title)
+        project = self.find_project(store_title)
+        if project is not None:
+            return project
+        return self.sdk.projects.create(title=store_title, label_config=IMAGE_STORE_CONFIG,
+                                        description=IMAGE_STORE_DESCRIPTION)
+
+    def update_label_config(self, project_id: int) -> None:
+        self.sdk.projects.update(project_id, label_config=LABEL_CONFIG)
+
+    def ensure_review_view(self, project_id: int) -> object:
+        """A data manager tab with the columns reviewers use first (internal ids hidden) and the score as a number."""
+        data = {"title": REVIEW_VIEW, "hiddenColumns": {"explore": HIDDEN_COLUMNS, "labeling": HIDDEN_COLUMNS},
+                "columnsDisplayType": NUMBER_COLUMNS, "ordering": ["-tasks:data.fake_probability"]}
+        response = self.http.get("/api/dm/views", params={"project": project_id})
+        response.raise_for_status()
+        for view in response.json():
+            if (view.get("data") or {}).get("title") == REVIEW_VIEW:
+                updated = self.http.patch(f"/api/dm/views/{view['id']}", json={"project": project_id, "data": data})
+                updated.raise_for_status()
+                return updated.json()
+        created = self.http.post("/api/dm/views", json={"project": project_id, "data": data})
+        created.raise_for_status()
+        return created.json()
+
     def project_url(self, project_id: int) -> str:
         return f"{self.url}/projects/{project_id}/data"
 
@@ -159,22 +211,37 @@ class LabelStudioClient:
                 return None
             raise
 
-    def merge_task_data(self, task: Task, fields: Mapping) -> None:
-        """PATCH replaces task data entirely (a partial one drops the image): always send the merge."""
-        self.sdk.tasks.update(str(task.id), data={**task.data, **fields})
+    def update_task(self, task: Task, fields: Mapping, overlap: int | None = None) -> None:
+        """Merge `fields` into the task data; with `overlap`, also ask for that many reviewers.
+
+        PATCH replaces task data entirely (a partial one drops the image): always send the merge.
+        Label Studio does not re-derive `is_labeled` from a changed overlap, so it is sent along.
+        """
+        body: dict = {"data": {**task.data, **fields}}
+        if overlap is not None:
+            body.update(overlap=overlap, is_labeled=task.reviewers >= overlap)
+        response = self.http.patch(f"/api/tasks/{task.id}", json=body)
+        response.raise_for_status()
 
     def add_prediction(self, task_id: int, result: list[dict], score: float, model_version: str) -> None:
         self.sdk.predictions.create(task=task_id, result=result, score=score, model_version=model_version)
 
     # Pull ------------------------------------------------------------------------------------------
 
-    def iter_tasks(self, project_id: int, filters: list[dict] | None = None, page_size: int = 100) -> Iterator[Task]:
-        """All tasks (data, annotations, predictions) matching Data Manager filters, in id order."""
+    def iter_tasks(self, project_id: int, filters: list[dict] | None = None, page_size: int = 100,
+                   task_only: bool = False) -> Iterator[Task]:
+        """All tasks (data, annotations, predictions; only data with `task_only`) matching Data Manager
+        filters, in id order."""
         query: dict = {"ordering": ["tasks:id"]}
         if filters:
             query["filters"] = {"conjunction": "and", "items": filters}
-        for task in self.sdk.tasks.list(project=project_id, page_size=page_size, query=json.dumps(query)):
+        fields = {"fields": "task_only"} if task_only else {}
+        for task in self.sdk.tasks.list(project=project_id, page_size=page_size, query=json.dumps(query), **fields):
             yield Task.from_sdk(task)
+
+    def ext_ids(self, project_id: int) -> set[str]:
+        """The ext_id of every task in the project (one light listing)."""
+        return {task.ext_id for task in self.iter_tasks(project_id, page_size=1000, task_only=True) if task.ext_id}
 
     def find_tasks(self, project_id: int, ext_id: str) -> list[Task]:
         """Every task whose data carries this ext_id (Label Studio has no unique key: may be several)."""

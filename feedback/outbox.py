@@ -10,16 +10,58 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.registry import DEFAULT_MODEL_DIR, Registry, RegistryError
+from core.served_model import ModelError, ModelInfo
+from core.settings import Settings
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
-from feedback.tasks import task_fields
+from feedback.tasks import ModelRule, ReviewProgress, task_fields
 
 MAX_ERROR_LENGTH = 2000
+
+
+def _no_rule(version: str) -> ModelRule | None:
+    return None
+
+
+@dataclass(frozen=True)
+class FieldContext:
+    """What task data needs besides the store: each model version's threshold, and the most reviews."""
+
+    rule_of: Callable[[str], ModelRule | None] = _no_rule
+    max_reviews: int = Settings.model_fields["review_max_reviews"].default
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> FieldContext:
+        registry = Registry.for_settings(settings)
+        pinned = [Path(settings.model_dir)] if settings.model_dir else []
+
+        @cache
+        def rule_of(version: str) -> ModelRule | None:
+            """The version's threshold and band: from the registry, else a pinned or the shipped model."""
+            folders = []
+            try:
+                folders.append(registry.folder(version))
+            except RegistryError:
+                pass
+            for folder in [*folders, *pinned, DEFAULT_MODEL_DIR]:
+                try:
+                    info = ModelInfo.read(folder)
+                except ModelError:
+                    continue
+                if info.version == version:
+                    return ModelRule(info.threshold, info.uncertain_band)
+            return None
+        return cls(rule_of, settings.review_max_reviews)
 
 
 def new_claim_token() -> str:
@@ -87,7 +129,8 @@ def mark_failed(store: Store, item_id: int, token: str, error: str) -> None:
                         .execution_options(synchronize_session=False))
 
 
-def mark_sent(store: Store, item_id: int, token: str, task_id: int, sent_fields: dict) -> bool:
+def mark_sent(store: Store, item_id: int, token: str, task_id: int, sent_fields: dict,
+              context: FieldContext = FieldContext()) -> bool:
     """Record that the task holds `sent_fields`; flag the row stale if the data changed meanwhile.
 
     Returns:
@@ -106,19 +149,29 @@ def mark_sent(store: Store, item_id: int, token: str, task_id: int, sent_fields:
         item = session.get(ReviewItem, item_id)
         if item.sent_at is None:
             item.sent_at = utcnow()
-        if current_fields(session, item) != sent_fields:
+        if current_fields(session, item, context) != sent_fields:
             item.data_stale = True
     return True
 
 
-def current_fields(session: Session, item: ReviewItem) -> dict:
-    """The task data the item should have now: its check's prediction and the latest dispute."""
+def current_fields(session: Session, item: ReviewItem, context: FieldContext = FieldContext()) -> dict:
+    """The task data the item should have now: its check's prediction, the latest dispute and the
+    reviews so far."""
     check = session.get(Check, item.check_id)
     dispute = session.scalars(select(Dispute).join(Check, Dispute.check_id == Check.id)
                               .where(Check.sha256 == item.image_sha256)
                               .order_by(Dispute.updated_at.desc(), Dispute.created_at.desc())).first()
-    return task_fields(item.ext_id, check.id, item.reason, check.model_version, check.fake_probability,
-                       dispute.label if dispute else None, dispute.comment if dispute else None)
+    disputed = session.get(Check, dispute.check_id) if dispute else None
+    votes = item.votes if isinstance(item.votes, dict) else {}
+    progress = ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
+                              context.max_reviews)
+    return task_fields(ext_id=item.ext_id, check_id=check.id, reason=item.reason, verdict=check.verdict,
+                       fake_probability=check.fake_probability, model_version=check.model_version,
+                       faces=check.faces or [], scope=check.scope,
+                       page_url=(disputed.page_url if disputed else None) or check.page_url,
+                       source_url=(disputed.source_url if disputed else None) or check.source_url,
+                       user_label=dispute.label if dispute else None, user_comment=dispute.comment if dispute else None,
+                       rule=context.rule_of(check.model_version), progress=progress)
 
 
 def pending_count(store: Store) -> int:

@@ -1,9 +1,13 @@
 """Sync with Label Studio: push queued review items as tasks, pull annotations back.
 
-Push is idempotent per item: every attempt first looks for the item's task by `ext_id`, so a
-response lost after Label Studio created a task (a crash, kill -9, a timeout) never makes a second
-one; rows are claimed (feedback/outbox.py) so two syncs never push the same item. Pull is the
-source of truth for labels (webhooks are sent once, with a 1 s timeout, and lost while we are down).
+Reconcile first: an item in review whose task is gone from the project (Label Studio's data wiped,
+a new project, a deleted task, another instance) is queued again, so no review work waits on a
+task that no longer exists. Push is idempotent per item: every attempt first looks for the item's
+task by `ext_id`, so a response lost after Label Studio created a task (a crash, kill -9, a timeout)
+never makes a second one; rows are claimed (feedback/outbox.py) so two syncs never push the same
+item. An item with answers but no label ("Can't tell", a tie) has its task re-opened for one more
+reviewer (Label Studio's per-task overlap). Pull is the source of truth for labels (webhooks are
+sent once, with a 1 s timeout, and lost while we are down).
 """
 from __future__ import annotations
 
@@ -13,15 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, or_, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
 from core.images import ImageStore
 from core.outcomes import apply_tasks
 from core.settings import Settings
 from core.store import Check, JobState, ReviewItem, Store
+from core.store.tables import utcnow
 from feedback import outbox
 from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
-from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
+from feedback.tasks import ReviewProgress, fields_differ, prediction, upload_name, validate_prediction
 
 log = logging.getLogger(__name__)
 # The Date header has whole seconds; start the next pull a little earlier than the last one began.
@@ -45,17 +51,27 @@ class SyncReport:
     pushed: int = 0          # new tasks created
     updated: int = 0         # task data re-sent
     found: int = 0           # already in Label Studio (an earlier push's answer was lost)
+    reopened: int = 0        # tasks re-opened for another reviewer ("Can't tell", a tie)
     failed: int = 0
+    requeued: int = 0        # items in review whose task was gone: queued again (and pushed in this run)
+    gone_closed: int = 0     # relabeled or undecided items whose task is gone: their outcome is kept here
     pulled: int = 0          # tasks read back
-    relabeled: int = 0       # items that got a new resolved label
+    relabeled: int = 0       # items that got a new resolved label from this pull
+    by_webhook: int = 0      # items labeled through the webhook since the last run
+    undecided: int = 0       # items closed undecided by this pull
     left: int = 0            # claimed rows given back untried (Label Studio unreachable, or stopping)
     unreachable: bool = False
     duplicates: dict[str, list[int]] = field(default_factory=dict)
 
     def summary(self) -> str:
-        line = (f"sync: pushed {self.pushed}, updated {self.updated}, failed {self.failed}, "
-                f"pulled {self.pulled}, relabeled {self.relabeled}")
-        extras = [f"{self.found} already in Label Studio" if self.found else "",
+        line = (f"sync: pushed {self.pushed}, updated {self.updated}, failed {self.failed}; pulled {self.pulled} "
+                f"tasks; labels: {self.relabeled} pulled now, {self.by_webhook} received by webhook since the last run")
+        extras = [f"{self.requeued} re-pushed (their task was gone from Label Studio)" if self.requeued else "",
+                  f"{self.gone_closed} reviewed items whose task is gone (their labels are kept here)"
+                  if self.gone_closed else "",
+                  f"{self.reopened} sent to another reviewer" if self.reopened else "",
+                  f"{self.undecided} closed undecided" if self.undecided else "",
+                  f"{self.found} already in Label Studio" if self.found else "",
                   f"{self.left} left for the next run" if self.left else "",
                   f"{len(self.duplicates)} ext_ids with duplicate tasks (merged)" if self.duplicates else ""]
         return line + "".join(f"; {extra}" for extra in extras if extra)
@@ -85,6 +101,7 @@ class Syncer:
         self.settings, self.store, self.images, self.client = settings, store, images, client
         self.progress = progress or log.info
         self.stop = stop or threading.Event()
+        self.context = outbox.FieldContext.for_settings(settings)
 
     def project(self) -> object:
         project = self.client.find_project(self.settings.label_studio_project)
@@ -94,14 +111,49 @@ class Syncer:
         return project
 
     def run(self, full_pull: bool = False) -> SyncReport:
-        """Push, then pull (both retried on connection errors and 5xx); the pull is skipped when
-        Label Studio stopped answering during the push."""
+        """Reconcile, push, then pull (each retried on connection errors and 5xx); the pull is skipped
+        when Label Studio stopped answering during the push."""
         report = SyncReport()
+        started = utcnow()
         project = self._retrying()(self.project)
-        self.push(project, report)
+        image_store = self._retrying()(self.client.ensure_image_store, project.title)
+        self._retrying()(self.reconcile, project.id, report)
+        self.push(project, image_store.id, report)
         if not self.stop.is_set() and not report.unreachable:
             self._retrying()(self.pull, project.id, report, full=full_pull)
+            self._count_webhook_labels(report, started)
         return report
+
+    # Reconcile -------------------------------------------------------------------------------------
+
+    def reconcile(self, project_id: int, report: SyncReport) -> None:
+        """Queue again every item in review whose task is not in the project any more."""
+        listed_at = utcnow()
+        present = self.client.ext_ids(project_id)
+        with self.store.session() as session:
+            sent = session.scalars(select(ReviewItem).where(
+                ReviewItem.push_state == "sent", ReviewItem.sent_at < listed_at,
+                or_(ReviewItem.claimed_until.is_(None), ReviewItem.claimed_until < listed_at)))
+            for item in sent:
+                if item.ext_id in present:
+                    continue
+                if item.label or item.undecided:
+                    report.gone_closed += 1
+                    continue
+                item.push_state, item.ls_task_id, item.data_stale = "pending", None, False
+                report.requeued += 1
+                self.progress(f"  check {item.check_id} ({item.ext_id[:16]}…): its task is gone from "
+                              f"Label Studio; queued again")
+
+    def _count_webhook_labels(self, report: SyncReport, started) -> None:
+        """Labels that arrived by webhook between the last run's end and this run's start."""
+        name = "sync_last_run"
+        since = read_state(self.store, name)
+        if since is not None:
+            with self.store.session() as session:
+                report.by_webhook = session.scalar(select(func.count()).select_from(ReviewItem).where(
+                    ReviewItem.resolved_at >= since, ReviewItem.resolved_at < started)) or 0
+        write_state(self.store, name, utcnow())
 
     # Push ------------------------------------------------------------------------------------------
 
@@ -112,7 +164,7 @@ class Syncer:
                         before_sleep=lambda state: log.warning("Label Studio call failed (%s); retrying",
                                                                describe(state.outcome.exception())))
 
-    def push(self, project: object, report: SyncReport) -> None:
+    def push(self, project: object, image_store_id: int, report: SyncReport) -> None:
         """Push every claimable item, a batch at a time; stop early when Label Studio is unreachable."""
         settings = self.settings
         newest_version: str | None = None
@@ -126,7 +178,8 @@ class Syncer:
                     report.left += len(ids) - index
                     break
                 try:
-                    outcome, ext_id, task_id, version = self._retrying()(self._push_one, project.id, item_id, token)
+                    outcome, check_id, ext_id, task_id, version = self._retrying()(
+                        self._push_one, project.id, image_store_id, item_id, token)
                 except LostClaim:
                     continue
                 except Exception as error:  # recorded on the row; the next run retries it
@@ -144,24 +197,31 @@ class Syncer:
                     continue
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 newest_version = version if outcome == "pushed" else newest_version
-                self.progress(f"  {outcome} {ext_id[:16]}… → task {task_id}")
+                self.progress(f"  {outcome} check {check_id} ({ext_id[:16]}…) → task {task_id}")
             if round_failed or len(ids) < settings.sync_batch_size:
                 break
         if newest_version and getattr(project, "model_version", None) != newest_version:
             self._retrying()(self.client.set_project_model_version, project.id, newest_version)
 
-    def _push_one(self, project_id: int, item_id: int, token: str) -> tuple[str, str, int, str]:
-        """One idempotent attempt: find the item's task by ext_id, else create it; then mark it sent."""
+    def _push_one(self, project_id: int, image_store_id: int, item_id: int,
+                  token: str) -> tuple[str, str, str, int, str]:
+        """One idempotent attempt: find the item's task by ext_id, else create it; then mark it sent.
+
+        Returns:
+            (outcome: pushed / found / updated / reopened, check id, ext_id, task id, model version)
+        """
         if not outbox.renew(self.store, item_id, token, self.settings.sync_lease_seconds):
             raise LostClaim(item_id)
         with self.store.session() as session:
             item = session.get(ReviewItem, item_id)
             check = session.get(Check, item.check_id)
-            fields = outbox.current_fields(session, item)
+            fields = outbox.current_fields(session, item, self.context)
             ext_id, known_task_id, sha256, image_format = item.ext_id, item.ls_task_id, item.image_sha256, check.format
-            result, score = prediction(check.verdict, check.fake_probability, check.faces or [], check.width,
-                                       check.height)
-            version = check.model_version
+            result, score = prediction(check.fake_probability, check.faces or [], check.width, check.height)
+            version, check_id = check.model_version, check.id
+            votes = item.votes if isinstance(item.votes, dict) else {}
+            progress = ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
+                                      self.context.max_reviews)
         validate_prediction(result)
 
         task = self._find_task(project_id, ext_id, known_task_id)
@@ -170,20 +230,24 @@ class Syncer:
             if data is None:
                 raise PermanentError(f"the image {sha256} is missing from the instance folder's images/kept")
             filename, content_type = upload_name(ext_id, image_format)
-            image_url = self.client.upload_image(project_id, data, filename, content_type)
+            image_url = self.client.upload_image(image_store_id, data, filename, content_type)
             task_id = self.client.create_task(project_id, {"image": image_url, **fields})
             outcome, has_prediction = "pushed", False
         else:
             task_id, has_prediction = task.id, version in task.prediction_versions
             outcome = "found"
-            if fields_differ(task.data, fields):
-                self.client.merge_task_data(task, fields)
-                outcome = "updated"
+            # One more reviewer than have answered on this task, when the item has reviews left.
+            overlap = max(task.overlap, task.reviewers + 1) if progress.wants_another else None
+            if overlap == task.overlap and task.reviewers < overlap:
+                overlap = None    # already open for another reviewer
+            if overlap is not None or fields_differ(task.data, fields):
+                self.client.update_task(task, fields, overlap)
+                outcome = "reopened" if overlap is not None else "updated"
         if not has_prediction:
             self.client.add_prediction(task_id, result, score, version)
-        if not outbox.mark_sent(self.store, item_id, token, task_id, fields):
+        if not outbox.mark_sent(self.store, item_id, token, task_id, fields, self.context):
             raise LostClaim(item_id)
-        return outcome, ext_id, task_id, version
+        return outcome, check_id, ext_id, task_id, version
 
     def _find_task(self, project_id: int, ext_id: str, known_task_id: int | None) -> Task | None:
         # Task ids are reused by Label Studio after deletes: trust an id only if its data has our ext_id.
@@ -210,15 +274,22 @@ class Syncer:
             if task.ext_id:
                 grouped.setdefault(task.ext_id, {})[task.id] = task.annotations
         report.pulled += tasks_read
+        max_reviews = self.settings.review_max_reviews
         with self.store.session() as session:
             for ext_id, tasks in grouped.items():
                 if len(tasks) > 1:
                     report.duplicates[ext_id] = sorted(tasks)
                     self.progress(f"  {ext_id[:16]}… has {len(tasks)} tasks {sorted(tasks)}: annotations merged")
-                item, relabeled = apply_tasks(session, ext_id, tasks)
+                before = session.scalars(select(ReviewItem.undecided).where(ReviewItem.ext_id == ext_id)).first()
+                item, relabeled = apply_tasks(session, ext_id, tasks, max_reviews)
                 if relabeled:
                     report.relabeled += 1
-                    self.progress(f"  relabeled {ext_id[:16]}… as {item.label} ({item.reviewer_count} reviewers)")
+                    self.progress(f"  relabeled check {item.check_id} ({ext_id[:16]}…) as {item.label} "
+                                  f"({item.reviewer_count} reviewers)")
+                elif item is not None and item.undecided and not before:
+                    report.undecided += 1
+                    self.progress(f"  closed check {item.check_id} ({ext_id[:16]}…) undecided after "
+                                  f"{item.reviewer_count} answers without a majority")
         write_state(self.store, name, started)
 
 

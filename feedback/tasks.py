@@ -2,49 +2,150 @@
 
 Pure functions: no I/O. Label Studio does not validate predictions against the config (a choice
 "Maybe" is accepted), so `validate_prediction` checks them here against the config itself.
+
+The task informs without steering: the model's verdict, score and threshold are text in the
+header, never a pre-ticked choice; the prediction holds only the face boxes, each with its score.
 """
 from __future__ import annotations
 
+import html
 import math
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-# `$image` must stay the only object-tag data key: Label Studio refuses a direct file upload (400)
-# when the config has more. Header is not an object tag, so `$why` can show why the task is there.
+# The image beside a column with the facts, the choices and the instructions, so the choices stay in
+# view at 1400×900. `$page_link` is an HTML snippet (a link), the only way Label Studio shows one; its
+# HyperText tag is a second object tag, so images are uploaded into a separate image-store project
+# (Label Studio refuses a direct file upload when a config has more than one data key).
 LABEL_CONFIG = """<View>
-  <Header value="$why"/>
-  <Image name="image" value="$image" zoom="true"/>
-  <Choices name="label" toName="image" choice="single" showInline="true" required="true">
-    <Choice value="Real"/>
-    <Choice value="Fake"/>
-    <Choice value="Can't tell"/>
-  </Choices>
-  <RectangleLabels name="faces" toName="image">
+  <Style>
+    .dfg-row { display: flex; gap: 16px; align-items: flex-start; }
+    .dfg-image { flex: 1 1 auto; min-width: 0; }
+    .dfg-side { flex: 0 0 320px; }
+    .dfg-side .lsf-choices { margin: 8px 0; }
+  </Style>
+  <View className="dfg-row">
+    <View className="dfg-image">
+      <Image name="image" value="$image" zoom="true" zoomControl="true" maxHeight="640px"/>
+    </View>
+    <View className="dfg-side">
+      <Header value="$why" size="4"/>
+      <Header value="$model" size="5"/>
+      <Header value="$faces_text" size="6"/>
+      <HyperText name="page" value="$page_link" inline="true" clickableLinks="true"/>
+      <Header value="$reviews" size="6"/>
+      <Choices name="label" toName="image" choice="single-radio" required="true"
+               requiredMessage="Pick Real, Fake or Can't tell">
+        <Choice value="Real" hotkey="1"/>
+        <Choice value="Fake" hotkey="2"/>
+        <Choice value="Can't tell" hotkey="3"/>
+      </Choices>
+      <TextArea name="comment" toName="image" editable="true" maxSubmissions="1" rows="2"
+                placeholder="Comment (optional)"/>
+      INSTRUCTIONS
+    </View>
+  </View>
+  <RectangleLabels name="faces" toName="image" showInline="true">
     <Label value="Face" background="#ff8800"/>
   </RectangleLabels>
-  <TextArea name="comment" toName="image" editable="true" maxSubmissions="1" placeholder="Comment (optional)"/>
 </View>"""
+# Short instructions, shown under the choices (what counts as fake here, when to pick "Can't tell").
+INSTRUCTIONS = (
+    "Fake: a face or the image was made or changed by a generator, a face swap or an edit of the face. "
+    "Real: a photo of a real scene; crops, filters and compression do not make it fake.",
+    "Can't tell: only when zooming in does not settle it. Another reviewer then looks; after a few answers "
+    "without a majority the image is closed undecided and never used for training.",
+)
+LABEL_CONFIG = LABEL_CONFIG.replace("INSTRUCTIONS", "\n      ".join(
+    f'<Header size="6" value="{html.escape(line, quote=True)}"/>' for line in INSTRUCTIONS))
 
-VERDICT_CHOICES = {"fake": "Fake", "real": "Real", "uncertain": "Can't tell"}
+VERDICT_WORDS = {"fake": "FAKE", "real": "REAL", "uncertain": "CAN'T TELL"}
 IMAGE_TYPES = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp"),
                "GIF": ("gif", "image/gif"), "BMP": ("bmp", "image/bmp"), "TIFF": ("tif", "image/tiff")}
-# Our keys in the task data besides `image`; a re-send compares exactly these.
-FIELDS = ("ext_id", "check_id", "reason", "why", "user_label", "user_comment", "model_version", "fake_probability")
+VOTE_WORDS = {"real": "Real", "fake": "Fake", "cant_tell": "Can't tell"}
 
 
-def task_fields(ext_id: str, check_id: str, reason: str, model_version: str, fake_probability: float,
-                user_label: str | None = None, user_comment: str | None = None) -> dict:
-    """The task data we own (everything but `image`), including a one-line `why` for reviewers."""
+@dataclass(frozen=True)
+class ModelRule:
+    """How the model that made the check turns its score into a verdict (from its metadata)."""
+
+    threshold: float
+    uncertain_band: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    """The answers an item has so far and the most it may get."""
+
+    counts: Mapping[str, int]
+    reviewers: int
+    undecided: bool
+    max_reviews: int
+
+    @property
+    def wants_another(self) -> bool:
+        return not self.undecided and 0 < self.reviewers < self.max_reviews
+
+    def text(self) -> str:
+        if self.reviewers == 0:
+            return ""
+        answers = ", ".join(f"{self.counts.get(vote, 0)} {word}" for vote, word in VOTE_WORDS.items()
+                            if self.counts.get(vote))
+        if self.undecided:
+            return f"Closed undecided after {self.reviewers} answers ({answers}): no label, not used for training."
+        return (f"Needs another reviewer: {self.reviewers} answer{'s' if self.reviewers > 1 else ''} so far "
+                f"({answers}) and no majority; review {self.reviewers + 1} of at most {self.max_reviews}.")
+
+
+def model_sentence(verdict: str, fake_probability: float, model_version: str, rule: ModelRule | None,
+                   scope: str = "faces") -> str:
+    """The model's verdict in words, with the score and the threshold that explain it."""
+    score = f"fake score {fake_probability:.2f}"
+    if rule is not None:
+        low, high = rule.uncertain_band
+        if verdict == "uncertain":
+            score += f", inside its uncertain band {low:.2f}–{high:.2f}"
+        elif verdict == "fake":
+            score += f", at or above its threshold {rule.threshold:.2f}"
+        else:
+            score += f", below its threshold {rule.threshold:.2f}"
+    where = " (no face found: scored as a whole image)" if scope == "no_face" else ""
+    return f"Model {model_version} says {VERDICT_WORDS.get(verdict, verdict.upper())}: {score}{where}"
+
+
+def _page_link(page_url: str | None) -> str:
+    if page_url and page_url.lower().startswith(("https://", "http://")):
+        url = html.escape(page_url, quote=True)
+        shown = html.escape(page_url if len(page_url) <= 80 else page_url[:77] + "…")
+        return f'Page: <a href="{url}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+    return "Page: not known (the image was uploaded, not checked on a page)"
+
+
+def task_fields(*, ext_id: str, check_id: str, reason: str, verdict: str, fake_probability: float,
+                model_version: str, faces: Sequence[Mapping] = (), scope: str = "faces",
+                page_url: str | None = None, source_url: str | None = None, user_label: str | None = None,
+                user_comment: str | None = None, rule: ModelRule | None = None,
+                progress: ReviewProgress | None = None) -> dict:
+    """The task data we own (everything but `image`). The reviewer-facing fields come first: Label
+    Studio's data manager lists the columns in this order."""
     probability = round(float(fake_probability), 4)
     if reason == "disputed":
         why = f"Disputed: the user says this image is {(user_label or '?').upper()}"
         why += f' — "{user_comment}"' if user_comment else ""
-        why += f" (model: fake probability {probability:.2f})"
     else:
-        why = f"Uncertain: the model could not decide (fake probability {probability:.2f})"
-    return {"ext_id": ext_id, "check_id": check_id, "reason": reason, "why": why,
+        why = "Uncertain: the model could not decide"
+    face_scores = [round(float(face.get("fake_probability", 0.0)), 4) for face in faces]
+    faces_text = ("Faces (boxes, fake score each): "
+                  + " · ".join(f"{index + 1}: {score:.2f}" for index, score in enumerate(face_scores))
+                  if face_scores else "No face found")
+    return {"why": why, "model": model_sentence(verdict, probability, model_version, rule, scope),
             "user_label": user_label or "", "user_comment": user_comment or "",
-            "model_version": model_version, "fake_probability": probability}
+            "fake_probability": probability, "model_verdict": verdict,
+            "threshold": round(rule.threshold, 4) if rule else None, "model_version": model_version,
+            "page_url": page_url or "", "reviews": progress.text() if progress else "",
+            "faces_text": faces_text, "face_scores": face_scores, "page_link": _page_link(page_url),
+            "source_url": source_url or "", "reason": reason, "check_id": check_id, "ext_id": ext_id}
 
 
 def fields_differ(task_data: Mapping, fields: Mapping) -> bool:
@@ -68,27 +169,23 @@ def _percent_box(box: Sequence[float], width: int, height: int) -> dict | None:
             "height": 100 * (bottom - top) / height, "rotation": 0}
 
 
-def prediction(verdict: str, fake_probability: float, faces: Sequence[Mapping], width: int,
-               height: int) -> tuple[list[dict], float]:
-    """The model's answer as a pre-annotation: the verdict's choice and the face boxes.
+def prediction(fake_probability: float, faces: Sequence[Mapping], width: int, height: int) -> tuple[list[dict], float]:
+    """The model's answer as a pre-annotation: the face boxes, each scored; never a choice.
 
     Returns:
-        (result, score): score is the model's confidence in the chosen answer (for "Can't tell",
-        how close the probability is to 0.5).
+        (result, score): score is the model's fake probability for the image, the number the
+        header calls "fake score" (Label Studio shows it as the prediction score).
     """
-    choice = VERDICT_CHOICES[verdict]
-    probability = float(fake_probability)
-    score = {"Fake": probability, "Real": 1 - probability}.get(choice, 1 - abs(2 * probability - 1))
-    result = [{"id": "verdict", "from_name": "label", "to_name": "image", "type": "choices",
-               "value": {"choices": [choice]}}]
+    result = []
     for index, face in enumerate(faces):
         value = _percent_box(face["box"], width, height)
         if value is None:
             continue
         result.append({"id": f"face{index}", "from_name": "faces", "to_name": "image", "type": "rectanglelabels",
                        "original_width": width, "original_height": height, "image_rotation": 0,
+                       "score": round(float(face.get("fake_probability", 0.0)), 4),
                        "value": {**value, "rectanglelabels": ["Face"]}})
-    return result, round(score, 4)
+    return result, round(float(fake_probability), 4)
 
 
 def config_controls(label_config: str = LABEL_CONFIG) -> dict[str, tuple[str, str, frozenset[str]]]:

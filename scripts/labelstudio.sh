@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Install, start and stop a local Label Studio server for Deepfake Guard development and tests.
 #
-# Usage: scripts/labelstudio.sh {install|start|stop|restart|status|env|logs} [-h]
+# Usage: scripts/labelstudio.sh {install|start|stop|restart|status|env|logs|wipe} [--wipe] [--yes] [-h]
 #
 #   install   create a separate venv ($LS_HOME/venv) with label-studio (idempotent)
-#   start     start the server in the background on 127.0.0.1:$LS_PORT with a fresh data folder
-#             ($LS_HOME/data, kept when LS_KEEP_DATA=1), an admin user and a known API token;
-#             waits until the API answers with that token. Installs first when needed; a server
-#             already started by this script is stopped first. Prints the URL on stdout.
+#   start     start the server in the background on 127.0.0.1:$LS_PORT with its data folder
+#             ($LS_HOME/data: projects, tasks, annotations, uploaded images; KEPT across starts),
+#             an admin user and a known API token; waits until the API answers with that token.
+#             Installs first when needed; a server already started by this script is stopped first.
+#             Prints the URL on stdout.
 #   stop      stop the server started by `start` (pid file; TERM, then KILL after $LS_STOP_TIMEOUT s)
-#   restart   stop, then start
+#   restart   stop, then start (the data is kept)
+#   wipe      stop the server and delete $LS_HOME/data: every project, task and annotation.
+#             Asks for confirmation on a terminal; --yes confirms without asking (needed without one).
+#   --wipe    with start or restart: wipe first (same confirmation), then start with an empty folder
 #   status    print whether it runs and whether the API answers (exit 0 running, 1 down, 3 unhealthy)
 #   env       print `export DFG_LABEL_STUDIO_URL=...` lines; use: eval "$(scripts/labelstudio.sh env)"
 #   logs      print the last lines of the server log
@@ -24,7 +28,6 @@
 #   LS_USERNAME     admin user email (default: admin@example.com)
 #   LS_PASSWORD     admin password (default: dfg-admin-password)
 #   LS_TOKEN        admin API token (legacy `Authorization: Token <t>`; default: fixed dev token)
-#   LS_KEEP_DATA    1 keeps $LS_HOME/data across starts (default: wiped on every start)
 #   LS_START_TIMEOUT  seconds to wait for the API (default: 180)
 #   LS_STOP_TIMEOUT   seconds to wait after TERM before KILL (default: 20)
 set -euo pipefail
@@ -41,7 +44,6 @@ LS_PORT="${LS_PORT:-8080}"
 LS_USERNAME="${LS_USERNAME:-admin@example.com}"
 LS_PASSWORD="${LS_PASSWORD:-dfg-admin-password}"
 LS_TOKEN="${LS_TOKEN:-dfgdevtoken0123456789abcdef0123456789abcd}"
-LS_KEEP_DATA="${LS_KEEP_DATA:-0}"
 LS_START_TIMEOUT="${LS_START_TIMEOUT:-180}"
 LS_STOP_TIMEOUT="${LS_STOP_TIMEOUT:-20}"
 
@@ -169,9 +171,8 @@ cmd_start() {
     die "$LS_HOST:$LS_PORT is already in use by another process (set LS_PORT)"
   fi
   mkdir -p "$LS_HOME"
-  if [[ "$LS_KEEP_DATA" != "1" && -d "$DATA_DIR" ]]; then
-    log "wiping $DATA_DIR (set LS_KEEP_DATA=1 to keep it)"
-    rm -rf "$DATA_DIR"
+  if [[ -d "$DATA_DIR" ]]; then
+    log "keeping the data in $DATA_DIR (scripts/labelstudio.sh wipe deletes it)"
   fi
   mkdir -p "$DATA_DIR"
   : >"$LOG_FILE"
@@ -220,7 +221,7 @@ cmd_start() {
         log "the API answers $code to 'Authorization: Token \$LS_TOKEN'; last log lines:"
         tail -n 5 "$LOG_FILE" >&2 || true
         cmd_stop || true
-        die "token rejected: the data dir $DATA_DIR was made with another LS_TOKEN (start without LS_KEEP_DATA=1 to wipe it)"
+        die "token rejected: the data dir $DATA_DIR was made with another LS_TOKEN (set LS_TOKEN to that one, or delete its data with: $0 start --wipe)"
       fi
     else
       unauthorized=0
@@ -283,14 +284,47 @@ cmd_env() {
 
 cmd_logs() { tail -n "${1:-60}" "$LOG_FILE"; }
 
-case "${1:-}" in
+# Delete the data folder, only when confirmed: --yes, or "yes" typed at a terminal.
+cmd_wipe() {
+  local confirmed="$1"
+  if [[ ! -d "$DATA_DIR" ]]; then
+    log "nothing to wipe ($DATA_DIR does not exist)"
+    return 0
+  fi
+  if [[ "$confirmed" != 1 ]]; then
+    [[ -t 0 ]] || die "refusing to wipe $DATA_DIR without confirmation: add --yes (this deletes every project, task and annotation)"
+    local answer
+    read -r -p "Delete every Label Studio project, task and annotation in $DATA_DIR? Type yes: " answer
+    [[ "$answer" == yes ]] || die "not wiped"
+  fi
+  cmd_stop
+  rm -rf "$DATA_DIR"
+  log "wiped $DATA_DIR"
+}
+
+command="${1:-}"
+[[ $# -gt 0 ]] && shift
+wipe=0 yes=0
+for arg in "$@"; do
+  case "$arg" in
+    --wipe) wipe=1 ;;
+    --yes) yes=1 ;;
+    *) [[ "$command" == logs ]] || { usage >&2; exit 2; } ;;
+  esac
+done
+if (( wipe )) && [[ "$command" != start && "$command" != restart ]]; then
+  die "--wipe goes with start or restart (or use: $0 wipe)"
+fi
+
+case "$command" in
   install) cmd_install ;;
-  start) cmd_start ;;
+  start) if (( wipe )); then cmd_wipe "$yes"; fi; cmd_start ;;
   stop) cmd_stop ;;
-  restart) cmd_stop; cmd_start ;;
+  restart) cmd_stop; if (( wipe )); then cmd_wipe "$yes"; fi; cmd_start ;;
+  wipe) cmd_wipe "$yes" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  logs) shift; cmd_logs "$@" ;;
+  logs) cmd_logs "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

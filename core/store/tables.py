@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint,
+                        false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -87,6 +88,8 @@ class ReviewItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Review outcome, from Label Studio annotations.
     label: Mapped[str | None] = mapped_column(String(8), nullable=True)    # resolved "real" | "fake"
+    # No label after DFG_REVIEW_MAX_REVIEWS answers ("Can't tell", ties): closed without a label, never trained on.
+    undecided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewer_count: Mapped[int] = mapped_column(Integer, default=0)
     votes: Mapped[dict] = mapped_column(JSON, default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -94,9 +97,12 @@ class ReviewItem(Base):
 
     @property
     def status(self) -> str:
-        """queued (not yet in Label Studio), in_review, or relabeled (reviewers agreed on a label)."""
+        """queued (not yet in Label Studio), in_review, relabeled (reviewers agreed on a label) or
+        undecided (the most reviews allowed gave no label)."""
         if self.label:
             return "relabeled"
+        if self.undecided:
+            return "undecided"
         return "in_review" if self.push_state == "sent" else "queued"
 
 

@@ -28,6 +28,7 @@ class Annotation(_Lenient):
     id: int
     result: list[dict[str, Any]] = Field(default_factory=list)
     was_cancelled: bool = False
+    completed_by: int | dict[str, Any] | None = None
 
 
 class TaskData(_Lenient):
@@ -105,14 +106,15 @@ def webhook():
     event = _parse()
     if event is None:
         return {"status": "ignored", "reason": "action not handled"}, 200
+    max_reviews = current_app.config["SETTINGS"].review_max_reviews
     with store().session() as session:
         if isinstance(event, AnnotationsDeleted):
-            changed = remove_annotations(session, [ref.id for ref in event.annotations])
+            changed = remove_annotations(session, [ref.id for ref in event.annotations], max_reviews)
             return {"status": "applied", "items_changed": changed}, 200
         ext_id = event.task.data.ext_id
         if not ext_id:
             return {"status": "ignored", "reason": "the task has no ext_id: not made by Deepfake Guard"}, 200
-        item, relabeled = apply_annotation(session, ext_id, event.task.id, event.annotation.model_dump())
+        item, relabeled = apply_annotation(session, ext_id, event.task.id, event.annotation.model_dump(), max_reviews)
         if item is None:
             return {"status": "ignored", "reason": f"no review item {ext_id}"}, 200
         log.info("webhook %s on task %s: %s now %s", event.action, event.task.id, ext_id, item.status)

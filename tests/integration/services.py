@@ -26,6 +26,7 @@ class LabelStudio:
     home: Path
     venv: Path
     port: int = field(default_factory=free_port)
+    started_once: bool = False
     timings: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -36,19 +37,23 @@ class LabelStudio:
     def token(self) -> str:
         return LS_TOKEN
 
-    def _script(self, command: str, keep_data: bool = False, check: bool = True) -> subprocess.CompletedProcess:
+    def _script(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
         env = {**os.environ, "LS_HOME": str(self.home), "LS_VENV": str(self.venv), "LS_PORT": str(self.port),
-               "LS_TOKEN": LS_TOKEN, "LS_KEEP_DATA": "1" if keep_data else "0"}
-        result = subprocess.run(["bash", str(SCRIPT), command], env=env, capture_output=True, text=True, timeout=300)
+               "LS_TOKEN": LS_TOKEN}
+        result = subprocess.run(["bash", str(SCRIPT), *arguments], env=env, capture_output=True, text=True,
+                                timeout=300, stdin=subprocess.DEVNULL)
+        command = " ".join(arguments)
         if check and result.returncode != 0:
             raise RuntimeError(f"scripts/labelstudio.sh {command} failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return result
 
-    def start(self, keep_data: bool = False) -> float:
+    def start(self, wipe: bool = False) -> float:
+        """Start (the script keeps the data folder unless `wipe`); returns the seconds until the API answered."""
         started = time.monotonic()
-        self._script("start", keep_data=keep_data)
+        self._script("start", *(("--wipe", "--yes") if wipe else ()))
         seconds = time.monotonic() - started
-        self.timings.setdefault("restart" if keep_data else "start", []).append(seconds)
+        self.timings.setdefault("start" if wipe or not self.started_once else "restart", []).append(seconds)
+        self.started_once = True
         return seconds
 
     def stop(self) -> None:
@@ -64,7 +69,7 @@ class LabelStudio:
     def ensure_running(self) -> None:
         """A failed fault test may leave it stopped: later tests get it back with its data."""
         if not self.is_up():
-            self.start(keep_data=True)
+            self.start()
 
     def kill9(self) -> None:
         """SIGKILL the whole server (it runs in its own session; the script's pid is the group leader)."""

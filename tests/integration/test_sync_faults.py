@@ -62,7 +62,7 @@ def test_label_studio_down_disputes_queue_then_each_is_delivered_once(deployment
         assert down.returncode == 1 and "unreachable" in down.stderr
         assert deployment.pending() == 5
     finally:
-        deployment.ls.start(keep_data=True)
+        deployment.ls.start()
     summaries = _sync_until_done(deployment)
     again = run_cli(deployment.env, "sync")
     assert "pushed 0," in again.stdout
@@ -84,7 +84,7 @@ def test_label_studio_killed_mid_sync_of_50_items_loses_and_duplicates_nothing(d
         time.sleep(0.2)
     assert sync.poll() is None, "the sync finished before Label Studio could be killed"
     deployment.ls.kill9()
-    restart_seconds = deployment.ls.start(keep_data=True)
+    restart_seconds = deployment.ls.start()
     output, _ = sync.communicate(timeout=300)
     print(output)
     first = output.strip().splitlines()[-1]

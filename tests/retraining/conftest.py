@@ -88,7 +88,7 @@ class Loop:
         with store.session() as session:
             item, relabeled = apply_annotation(session, ext_id_for(check["image"]["sha256"]), 1, {
                 "id": next(_annotation_ids),
-                "result": [{"type": "choices", "from_name": "label", "value": {"choices": [choice]}}]})
+                "result": [{"type": "choices", "from_name": "label", "value": {"choices": [choice]}}]}, max_reviews=3)
             assert relabeled and item.label == label
         return check
 

@@ -3,36 +3,50 @@ from __future__ import annotations
 
 import pytest
 
-from feedback.tasks import LABEL_CONFIG, config_controls, prediction, task_fields, upload_name, validate_prediction
+from feedback.tasks import (
+    LABEL_CONFIG,
+    ModelRule,
+    ReviewProgress,
+    config_controls,
+    prediction,
+    task_fields,
+    upload_name,
+    validate_prediction,
+)
 
 
-def test_the_config_has_one_object_data_key_and_our_controls():
+def test_the_config_has_our_controls_and_no_default_choice():
     import xml.etree.ElementTree as ElementTree
 
-    objects = [e for e in ElementTree.fromstring(LABEL_CONFIG).iter() if e.tag in ("Image", "Text", "Audio", "Video")]
-    assert [e.get("value") for e in objects] == ["$image"]   # a second one makes LS refuse uploads (400)
+    root = ElementTree.fromstring(LABEL_CONFIG)
+    objects = [e for e in root.iter() if e.tag in ("Image", "HyperText", "Text", "Audio", "Video")]
+    assert [e.get("value") for e in objects] == ["$image", "$page_link"]   # uploads go to the image store
     assert config_controls() == {"label": ("choices", "image", frozenset({"Real", "Fake", "Can't tell"})),
                                  "faces": ("rectanglelabels", "image", frozenset({"Face"}))}
+    [choices] = root.iter("Choices")
+    assert choices.get("choice") == "single-radio" and choices.get("required") == "true"   # cannot be unticked
+    assert not any(choice.get("selected") for choice in choices.iter("Choice"))
+    headers = [e.get("value") for e in root.iter("Header")]
+    assert {"$why", "$model", "$reviews", "$faces_text"} <= set(headers)
+    assert any("Can't tell" in (text or "") for text in headers)            # the instructions say when
 
 
-def test_prediction_in_percent_with_the_confidence_of_the_choice():
+def test_prediction_holds_scored_face_boxes_and_never_a_choice():
     faces = [{"box": [100, 50, 200, 100], "fake_probability": 0.9}]
-    result, score = prediction("fake", 0.9, faces, width=400, height=200)
+    result, score = prediction(0.9, faces, width=400, height=200)
     validate_prediction(result)
-    assert result[0]["value"] == {"choices": ["Fake"]} and score == 0.9
-    assert result[1]["value"] == {"x": 25.0, "y": 25.0, "width": 50.0, "height": 50.0, "rotation": 0,
+    assert score == 0.9 and [r["type"] for r in result] == ["rectanglelabels"]
+    assert result[0]["value"] == {"x": 25.0, "y": 25.0, "width": 50.0, "height": 50.0, "rotation": 0,
                                   "rectanglelabels": ["Face"]}
-    assert result[1]["original_width"] == 400
-    assert prediction("real", 0.2, [], 10, 10)[1] == 0.8
-    assert prediction("uncertain", 0.5, [], 10, 10) == ([{"id": "verdict", "from_name": "label", "to_name": "image",
-                                                          "type": "choices", "value": {"choices": ["Can't tell"]}}], 1.0)
+    assert result[0]["original_width"] == 400 and result[0]["score"] == 0.9
+    assert prediction(0.2, [], 10, 10) == ([], 0.2)     # the score is the fake probability, as in the header
 
 
 def test_boxes_are_clipped_to_the_image_and_empty_ones_dropped():
     faces = [{"box": [-10, -10, 50, 50]}, {"box": [90, 90, 40, 40]}, {"box": [200, 200, 10, 10]}]
-    result, _ = prediction("fake", 0.7, faces, width=100, height=100)
+    result, _ = prediction(0.7, faces, width=100, height=100)
     validate_prediction(result)
-    boxes = [r["value"] for r in result[1:]]
+    boxes = [r["value"] for r in result]
     assert [(b["x"], b["y"], b["width"], b["height"]) for b in boxes] == [(0, 0, 40, 40), (90, 90, 10, 10)]
 
 
@@ -52,11 +66,40 @@ def test_invalid_predictions_are_refused(region, words):
         validate_prediction([region])
 
 
-def test_task_fields_say_why_the_task_is_there():
-    disputed = task_fields("dfg-x", "c1", "disputed", "v1", 0.81234, "real", "my photo")
-    assert disputed["why"].startswith("Disputed: the user says this image is REAL") and "my photo" in disputed["why"]
-    assert disputed["fake_probability"] == 0.8123 and disputed["user_comment"] == "my photo"
-    uncertain = task_fields("dfg-x", "c1", "uncertain", "v1", 0.5)
+def test_task_fields_say_why_the_task_is_there_and_what_the_model_said():
+    rule = ModelRule(threshold=0.912, uncertain_band=(0.85, 0.95))
+    faces = [{"box": [0, 0, 5, 5], "fake_probability": 0.93}, {"box": [5, 5, 5, 5], "fake_probability": 0.1234}]
+    disputed = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="real", fake_probability=0.81234,
+                           model_version="v1", faces=faces, page_url="https://news.example/a?b=1&c=<2>",
+                           user_label="fake", user_comment="my photo", rule=rule)
+    assert disputed["why"] == 'Disputed: the user says this image is FAKE — "my photo"'
+    assert disputed["model"] == "Model v1 says REAL: fake score 0.81, below its threshold 0.91"
+    assert disputed["fake_probability"] == 0.8123 and disputed["threshold"] == 0.912
+    assert disputed["face_scores"] == [0.93, 0.1234] and disputed["faces_text"].endswith("1: 0.93 · 2: 0.12")
+    assert disputed["page_url"] == "https://news.example/a?b=1&c=<2>"
+    assert disputed["page_link"] == ('Page: <a href="https://news.example/a?b=1&amp;c=&lt;2&gt;" target="_blank" '
+                                     'rel="noopener noreferrer">https://news.example/a?b=1&amp;c=&lt;2&gt;</a>')
+    assert list(disputed)[:4] == ["why", "model", "user_label", "user_comment"]   # data manager columns first
+    uncertain = task_fields(ext_id="dfg-x", check_id="c1", reason="uncertain", verdict="uncertain",
+                            fake_probability=0.9, model_version="v1", page_url="javascript:alert(1)", rule=rule)
     assert uncertain["why"].startswith("Uncertain") and uncertain["user_label"] == ""
+    assert "inside its uncertain band 0.85–0.95" in uncertain["model"] and "CAN'T TELL" in uncertain["model"]
+    assert "<a" not in uncertain["page_link"]                               # only http(s) becomes a link
+    fake = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="fake", fake_probability=0.95,
+                       model_version="v1")
+    assert fake["model"] == "Model v1 says FAKE: fake score 0.95" and fake["threshold"] is None
+
+
+def test_review_progress_in_words():
+    assert ReviewProgress({}, 0, False, 3).text() == ""
+    progress = ReviewProgress({"cant_tell": 1}, 1, False, 3)
+    assert progress.wants_another and progress.text().startswith("Needs another reviewer: 1 answer so far (1 Can't tell)")
+    tie = ReviewProgress({"real": 1, "fake": 1}, 2, False, 3)
+    assert tie.wants_another and "(1 Real, 1 Fake)" in tie.text() and "review 3 of at most 3" in tie.text()
+    closed = ReviewProgress({"cant_tell": 3}, 3, True, 3)
+    assert not closed.wants_another and closed.text().startswith("Closed undecided after 3 answers")
+
+
+def test_upload_names_carry_the_ext_id():
     assert upload_name("dfg-x", "jpeg") == ("dfg-x.jpg", "image/jpeg")
     assert upload_name("dfg-x", "PNG") == ("dfg-x.png", "image/png")
