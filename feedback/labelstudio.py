@@ -32,7 +32,8 @@ IMAGE_STORE_DESCRIPTION = ("Holds the images of the Deepfake Guard review tasks 
 REVIEW_VIEW = "Review"
 # The data manager tab `labelstudio setup` makes: internal columns hidden, the score a number.
 HIDDEN_COLUMNS = ["tasks:inner_id", "tasks:id", "tasks:annotations_ids", "tasks:predictions_model_versions",
-                  "tasks:predictions_results", "tasks:file_upload", "tasks:storage_filename", "tasks:created_at",
+                  "tasks:predictions_results", "tasks:annotations_results", "tasks:file_upload", "tasks:storage_filename",
+                  "tasks:created_at",
                   "tasks:updated_at", "tasks:updated_by", "tasks:avg_lead_time", "tasks:draft_exists",
                   "tasks:data.ext_id", "tasks:data.check_id", "tasks:data.face_scores", "tasks:data.page_link",
                   "tasks:data.faces_text", "tasks:data.image"]

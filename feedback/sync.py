@@ -111,8 +111,8 @@ class Syncer:
         return project
 
     def run(self, full_pull: bool = False) -> SyncReport:
-        """Reconcile, push, then pull (each retried on connection errors and 5xx); the pull is skipped
-        when Label Studio stopped answering during the push."""
+        """Reconcile, push, pull, push what the pull changed (each retried on connection errors and 5xx);
+        the pull is skipped when Label Studio stopped answering during the push."""
         report = SyncReport()
         started = utcnow()
         project = self._retrying()(self.project)
@@ -122,6 +122,8 @@ class Syncer:
         if not self.stop.is_set() and not report.unreachable:
             self._retrying()(self.pull, project.id, report, full=full_pull)
             self._count_webhook_labels(report, started)
+            # Answers just pulled may ask for another reviewer: re-open those tasks now, not a run later.
+            self.push(project, image_store.id, report)
         return report
 
     # Reconcile -------------------------------------------------------------------------------------

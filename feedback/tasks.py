@@ -23,7 +23,9 @@ LABEL_CONFIG = """<View>
     .dfg-row { display: flex; gap: 16px; align-items: flex-start; }
     .dfg-image { flex: 1 1 auto; min-width: 0; }
     .dfg-side { flex: 0 0 320px; }
-    .dfg-side .lsf-choices { margin: 8px 0; }
+    .dfg-facts * { font-size: 14px !important; line-height: 1.35 !important; margin: 2px 0 !important; }
+    .dfg-help * { font-size: 12px !important; font-weight: 400 !important; line-height: 1.35 !important;
+                  color: #555 !important; margin: 2px 0 !important; }
   </Style>
   <View className="dfg-row">
     <View className="dfg-image">
@@ -32,9 +34,11 @@ LABEL_CONFIG = """<View>
     <View className="dfg-side">
       <Header value="$why" size="4"/>
       <Header value="$model" size="5"/>
-      <Header value="$faces_text" size="6"/>
-      <HyperText name="page" value="$page_link" inline="true" clickableLinks="true"/>
-      <Header value="$reviews" size="6"/>
+      <View className="dfg-facts">
+        <Header value="$faces_text" size="6"/>
+        <HyperText name="page" value="$page_link" inline="true" clickableLinks="true"/>
+        <Header value="$reviews" size="6"/>
+      </View>
       <Choices name="label" toName="image" choice="single-radio" required="true"
                requiredMessage="Pick Real, Fake or Can't tell">
         <Choice value="Real" hotkey="1"/>
@@ -43,7 +47,9 @@ LABEL_CONFIG = """<View>
       </Choices>
       <TextArea name="comment" toName="image" editable="true" maxSubmissions="1" rows="2"
                 placeholder="Comment (optional)"/>
-      INSTRUCTIONS
+      <View className="dfg-help">
+        INSTRUCTIONS
+      </View>
     </View>
   </View>
   <RectangleLabels name="faces" toName="image" showInline="true">
@@ -57,7 +63,7 @@ INSTRUCTIONS = (
     "Can't tell: only when zooming in does not settle it. Another reviewer then looks; after a few answers "
     "without a majority the image is closed undecided and never used for training.",
 )
-LABEL_CONFIG = LABEL_CONFIG.replace("INSTRUCTIONS", "\n      ".join(
+LABEL_CONFIG = LABEL_CONFIG.replace("INSTRUCTIONS", "\n        ".join(
     f'<Header size="6" value="{html.escape(line, quote=True)}"/>' for line in INSTRUCTIONS))
 
 VERDICT_WORDS = {"fake": "FAKE", "real": "REAL", "uncertain": "CAN'T TELL"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint,
-                        false)
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import expression
 
 
 def utcnow() -> datetime:
@@ -89,7 +89,7 @@ class ReviewItem(Base):
     # Review outcome, from Label Studio annotations.
     label: Mapped[str | None] = mapped_column(String(8), nullable=True)    # resolved "real" | "fake"
     # No label after DFG_REVIEW_MAX_REVIEWS answers ("Can't tell", ties): closed without a label, never trained on.
-    undecided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    undecided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=expression.false())
     reviewer_count: Mapped[int] = mapped_column(Integer, default=0)
     votes: Mapped[dict] = mapped_column(JSON, default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

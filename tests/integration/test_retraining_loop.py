@@ -53,7 +53,7 @@ def test_reviewed_disputes_retrain_a_champion_the_running_server_serves(deployme
             [task] = deployment.ls_client.find_tasks(project_id, f"dfg-{check['image']['sha256']}")
             deployment.ls_client.sdk.annotations.create(id=task.id, result=[_choice("Real")])
         pulled = run_cli(env, "sync")
-        assert pulled.returncode == 0 and f"relabeled {len(images)}" in pulled.stdout
+        assert pulled.returncode == 0 and f"{len(images)} pulled now" in pulled.stdout
 
         started = time.monotonic()
         retrained = run_cli(env, "retrain", timeout=600)

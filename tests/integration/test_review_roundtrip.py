@@ -55,11 +55,12 @@ def test_dispute_reaches_label_studio_and_the_label_comes_back(deployment):
         assert task.data["user_label"] == "real" and task.data["user_comment"] == "my own photo"
         assert task.data["model_version"] == check["model_version"]
         [predicted] = [p.model_dump() for p in deployment.ls_client.sdk.predictions.list(task=task.id)]
-        assert predicted["model_version"] == check["model_version"] and 0 <= predicted["score"] <= 1
-        choices = [r for r in predicted["result"] if r["type"] == "choices"]
+        assert predicted["model_version"] == check["model_version"]
+        assert predicted["score"] == pytest.approx(check["fake_probability"], abs=1e-4)   # the header's "fake score"
+        assert not [r for r in predicted["result"] if r["type"] == "choices"]          # no choice pre-ticked
         boxes = [r for r in predicted["result"] if r["type"] == "rectanglelabels"]
-        assert choices[0]["value"]["choices"] == [{"fake": "Fake", "real": "Real", "uncertain": "Can't tell"}[check["verdict"]]]
         assert len(boxes) == len(check["faces"]) == 1
+        assert boxes[0]["score"] == pytest.approx(check["faces"][0]["fake_probability"], abs=1e-4)
         x, y, w, h = check["faces"][0]["box"]
         assert boxes[0]["value"]["x"] == pytest.approx(100 * x / check["image"]["width"])
         assert boxes[0]["value"]["height"] == pytest.approx(100 * h / check["image"]["height"])
@@ -76,7 +77,7 @@ def test_dispute_reaches_label_studio_and_the_label_comes_back(deployment):
         server.start()
         assert _review(server, deployment.auth, check["id"])["review"]["label"] == "fake"  # still the old one
         pulled = run_cli(env, "sync")
-        assert pulled.returncode == 0 and "relabeled 1" in pulled.stdout
+        assert pulled.returncode == 0 and "1 pulled now" in pulled.stdout
         assert _review(server, deployment.auth, check["id"])["review"]["label"] == "real"
 
         # The annotation is deleted: the webhook names only its id; the item is back in review.
@@ -100,11 +101,12 @@ def test_pull_resolves_several_reviewers_and_ignores_cant_tell_and_skips(deploym
             deployment.ls_client.sdk.annotations.create(id=task.id, result=[_choice(vote)] if vote else [],
                                                         was_cancelled=vote is None)
     result = run_cli(deployment.env, "sync")
-    assert result.returncode == 0 and "relabeled 1" in result.stdout
+    assert result.returncode == 0 and "1 pulled now" in result.stdout and "1 closed undecided" in result.stdout
     first, second = (deployment.client.get(f"/api/v1/checks/{c['id']}", headers=deployment.auth).get_json()
                      for c in checks)
     assert first["review"]["label"] == "fake" and first["review"]["reviewers"] == 4
-    assert second["review"]["status"] == "in_review" and second["review"]["label"] is None
+    # a tie and a "Can't tell" are the three answers DFG_REVIEW_MAX_REVIEWS allows: closed without a label
+    assert second["review"]["status"] == "undecided" and second["review"]["label"] is None
 
 
 def test_webhook_registration_carries_the_secret(deployment):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from core.store import ReviewItem
-from feedback.outbox import current_fields
+from feedback.outbox import FieldContext, current_fields
 from tests.images import astronaut, coffee, jpeg
 from tests.integration.services import run_cli
 
@@ -26,9 +27,11 @@ def test_task_created_before_a_crash_is_found_not_duplicated(deployment):
     project_id = deployment.project_id()
     check = deployment.dispute(jpeg(astronaut()))
     ext_id = f"dfg-{check['image']['sha256']}"
-    url = deployment.ls_client.upload_image(project_id, jpeg(astronaut()), f"{ext_id}.jpg", "image/jpeg")
+    image_store = deployment.ls_client.ensure_image_store(deployment.title)
+    url = deployment.ls_client.upload_image(image_store.id, jpeg(astronaut()), f"{ext_id}.jpg", "image/jpeg")
+    context = FieldContext.for_settings(Settings(instance_dir=deployment.folder / "instance"))
     with deployment.store.session() as session:   # the task exactly as the lost push would have made it
-        fields = current_fields(session, _item(deployment, check["image"]["sha256"]))
+        fields = current_fields(session, _item(deployment, check["image"]["sha256"]), context)
     made = deployment.ls_client.create_task(project_id, {"image": url, **fields})
     result = run_cli(deployment.env, "sync")
     assert result.returncode == 0 and "pushed 0," in result.stdout and "1 already in Label Studio" in result.stdout
@@ -84,6 +87,6 @@ def test_duplicate_tasks_for_one_ext_id_are_merged_on_pull(deployment):
     deployment.ls_client.sdk.annotations.create(id=twin, result=_choice("Fake"))
     deployment.ls_client.sdk.annotations.create(id=twin, result=_choice("Real"))
     result = run_cli(deployment.env, "sync", "--full")
-    assert "ext_ids with duplicate tasks (merged)" in result.stdout and "relabeled 1" in result.stdout
+    assert "ext_ids with duplicate tasks (merged)" in result.stdout and "1 pulled now" in result.stdout
     shown = deployment.client.get(f"/api/v1/checks/{check['id']}", headers=deployment.auth).get_json()
     assert shown["review"]["label"] == "fake" and shown["review"]["reviewers"] == 3
