@@ -57,11 +57,12 @@ class ReviewQueueCollector:
 
     def collect(self):
         gauge = GaugeMetricFamily("dfg_review_queue_depth",
-                                  "Review items waiting: queued (not yet in Label Studio) or in_review.",
+                                  "Review items waiting: queued (not yet in Label Studio) or in_review "
+                                  "(relabeled and undecided ones are done).",
                                   labels=["state"])
         with self.store.session() as session:
             rows = dict(session.execute(
-                select(ReviewItem.push_state, func.count()).where(ReviewItem.label.is_(None))
+                select(ReviewItem.push_state, func.count()).where(ReviewItem.label.is_(None), ReviewItem.undecided.is_(False))
                 .group_by(ReviewItem.push_state)).all())
         gauge.add_metric(["queued"], rows.get("pending", 0))
         gauge.add_metric(["in_review"], rows.get("sent", 0))

@@ -62,6 +62,9 @@ export function reviewText(check) {
   if (status === "in_review") {
     return `${said}In review.`;
   }
+  if (status === "undecided") {
+    return `${said}Reviewers could not decide; it is not used for training.`;
+  }
   // Queued: by the user's dispute, or by the server itself for an uncertain verdict.
   return dispute ? `${said}Sent for review (queued).` : "Queued for human review.";
 }

@@ -50,11 +50,11 @@ CHECK = {
         "dispute": {"type": ["object", "null"], "description": "GET only: your dispute of this check",
                     "properties": {"id": {"type": "string"}, "label": {"enum": ["real", "fake"]},
                                    "comment": {"type": ["string", "null"]},
-                                   "status": {"enum": ["queued", "in_review", "relabeled"]},
+                                   "status": {"enum": ["queued", "in_review", "relabeled", "undecided"]},
                                    "created_at": {"type": "string", "format": "date-time"}}},
         "review": {"type": ["object", "null"], "description": "GET only: the human review of this image",
                    "properties": {
-                       "status": {"enum": ["queued", "in_review", "relabeled"]},
+                       "status": {"enum": ["queued", "in_review", "relabeled", "undecided"]},
                        "label": {"type": ["string", "null"], "enum": ["real", "fake", None],
                                  "description": "what reviewers agreed on (majority of Real vs Fake)"},
                        "reason": {"enum": ["disputed", "uncertain"]},
