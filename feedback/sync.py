@@ -140,7 +140,9 @@ class Syncer:
                 if item.ext_id in present:
                     continue
                 if item.label or item.undecided:
-                    report.gone_closed += 1
+                    if item.ls_task_id is not None:     # counted once: the task id is forgotten
+                        report.gone_closed += 1
+                        item.ls_task_id = None
                     continue
                 item.push_state, item.ls_task_id, item.data_stale = "pending", None, False
                 report.requeued += 1

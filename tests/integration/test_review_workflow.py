@@ -141,6 +141,8 @@ def test_restarts_and_lost_tasks_lose_no_review_work(deployment, figures):
     assert "2 reviewed items whose task is gone (their labels are kept here)" in synced.stdout
     final = _states(deployment, checks)
     assert final == after
+    again = run_cli(moved, "sync")                 # the next run has nothing left to repair
+    assert again.returncode == 0 and "re-pushed" not in again.stdout and "task is gone" not in again.stdout
     figures(f"review restart: states before {sorted(before.items())}; after kill -9 + restart ({restart_seconds:.0f} s) "
             f"{sorted(after.items())}; tasks {len(tasks_before)} → {len(tasks_after)} (the queued one pushed); "
             f"deleted task → 1 re-pushed; new project → 3 re-pushed, 2 reviewed kept here")
