@@ -36,7 +36,7 @@ HIDDEN_COLUMNS = ["tasks:inner_id", "tasks:id", "tasks:annotations_ids", "tasks:
                   "tasks:created_at",
                   "tasks:updated_at", "tasks:updated_by", "tasks:avg_lead_time", "tasks:draft_exists",
                   "tasks:data.ext_id", "tasks:data.check_id", "tasks:data.face_scores", "tasks:data.page_link",
-                  "tasks:data.faces_text", "tasks:data.image"]
+                  "tasks:data.faces_text", "tasks:data.image", "tasks:data.source_url"]
 NUMBER_COLUMNS = {"tasks:data.fake_probability": "Number", "tasks:data.threshold": "Number"}
 
 

@@ -171,7 +171,8 @@ def current_fields(session: Session, item: ReviewItem, context: FieldContext = F
                        page_url=(disputed.page_url if disputed else None) or check.page_url,
                        source_url=(disputed.source_url if disputed else None) or check.source_url,
                        user_label=dispute.label if dispute else None, user_comment=dispute.comment if dispute else None,
-                       rule=context.rule_of(check.model_version), progress=progress)
+                       rule=context.rule_of(check.model_version), progress=progress, verdict_reason=check.reason,
+                       provenance=check.provenance)
 
 
 def pending_count(store: Store) -> int:

@@ -37,6 +37,7 @@ LABEL_CONFIG = """<View>
       <View className="dfg-facts">
         <Header value="$faces_text" size="6"/>
         <HyperText name="page" value="$page_link" inline="true" clickableLinks="true"/>
+        <Header value="$provenance" size="6"/>
         <Header value="$reviews" size="6"/>
       </View>
       <Choices name="label" toName="image" choice="single-radio" required="true"
@@ -105,8 +106,11 @@ class ReviewProgress:
 
 
 def model_sentence(verdict: str, fake_probability: float, model_version: str, rule: ModelRule | None,
-                   scope: str = "faces") -> str:
+                   scope: str = "faces", reason: str = "model") -> str:
     """The model's verdict in words, with the score and the threshold that explain it."""
+    if reason == "declared":
+        return (f"Verdict FAKE: the image's own metadata declares it AI-generated (model {model_version}: "
+                f"fake score {fake_probability:.2f})")
     score = f"fake score {fake_probability:.2f}"
     if rule is not None:
         low, high = rule.uncertain_band
@@ -132,7 +136,8 @@ def task_fields(*, ext_id: str, check_id: str, reason: str, verdict: str, fake_p
                 model_version: str, faces: Sequence[Mapping] = (), scope: str = "faces",
                 page_url: str | None = None, source_url: str | None = None, user_label: str | None = None,
                 user_comment: str | None = None, rule: ModelRule | None = None,
-                progress: ReviewProgress | None = None) -> dict:
+                progress: ReviewProgress | None = None, verdict_reason: str = "model",
+                provenance: Mapping | None = None) -> dict:
     """The task data we own (everything but `image`). The reviewer-facing fields come first: Label
     Studio's data manager lists the columns in this order."""
     probability = round(float(fake_probability), 4)
@@ -145,12 +150,14 @@ def task_fields(*, ext_id: str, check_id: str, reason: str, verdict: str, fake_p
     faces_text = ("Faces (boxes, fake score each): "
                   + " · ".join(f"{index + 1}: {score:.2f}" for index, score in enumerate(face_scores))
                   if face_scores else "No face found")
-    return {"why": why, "model": model_sentence(verdict, probability, model_version, rule, scope),
+    summary = (provenance or {}).get("summary") or ""
+    return {"why": why, "model": model_sentence(verdict, probability, model_version, rule, scope, verdict_reason),
             "user_label": user_label or "", "user_comment": user_comment or "",
             "fake_probability": probability, "model_verdict": verdict,
             "threshold": round(rule.threshold, 4) if rule else None, "model_version": model_version,
             "page_url": page_url or "", "reviews": progress.text() if progress else "",
-            "faces_text": faces_text, "face_scores": face_scores, "page_link": _page_link(page_url),
+            "provenance": summary, "faces_text": faces_text, "face_scores": face_scores,
+            "page_link": _page_link(page_url),
             "source_url": source_url or "", "reason": reason, "check_id": check_id, "ext_id": ext_id}
 
 

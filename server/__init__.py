@@ -51,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     metrics.init_app(app)
     from server import serving
     serving.init_app(app, settings)
+    from core import provenance
+    provenance.warm_up()    # the C2PA library loads once here, not inside the first check
     if settings.extension_origins:
         CORS(app, origins=settings.extension_origins, resources={r"/api/*": {}, r"/readyz": {}},
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core import crops
+from core import crops, provenance
 from core.settings import Settings
 from core.store import ResultCacheEntry
 
@@ -35,7 +35,7 @@ PIPELINE_REVISION = 1
 
 def pipeline_fingerprint(settings: Settings) -> str:
     """16 hex digits naming everything besides the model that decides a check's result."""
-    parts = {"revision": PIPELINE_REVISION, "face_min_score": settings.face_min_score,
+    parts = {"revision": PIPELINE_REVISION, "provenance": provenance.VERSION, "face_min_score": settings.face_min_score,
              "max_faces": settings.max_faces, "max_pixels": settings.max_pixels,
              "crop": [crops.FACE_CROP_SCALE, crops.FACE_CROP_RAISE, crops.CROP_SIZE, crops.MAX_ENLARGEMENT]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -46,7 +46,7 @@ class CachedResult:
     """What a check needs from an earlier scoring of the same bytes."""
 
     check_id: str
-    result: dict   # verdict, fake_probability, faces, scope, width, height, format
+    result: dict   # verdict, reason, fake_probability, faces, scope, width, height, format, provenance
 
 
 class ResultCache:

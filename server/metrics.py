@@ -25,7 +25,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # From a cache hit (~1 ms) to a large photo under load (~1 s).
 BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.035, 0.05, 0.075,
            0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
-STAGES = ("cache", "decode", "faces", "crops", "model", "store")
+STAGES = ("cache", "provenance", "decode", "faces", "crops", "model", "store")
 
 STAGE_SECONDS = Histogram("dfg_check_stage_seconds", "Time spent in one stage of a check.", ["stage"],
                           buckets=BUCKETS)

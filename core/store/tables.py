@@ -39,13 +39,16 @@ class Check(Base):
     height: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(16))
     verdict: Mapped[str] = mapped_column(String(16))
-    fake_probability: Mapped[float] = mapped_column(Float)
+    # "model", or "declared" when Content Credentials / XMP declare generative AI (core/provenance.py)
+    reason: Mapped[str] = mapped_column(String(16), default="model", server_default="model")
+    fake_probability: Mapped[float] = mapped_column(Float)                 # the model's, whatever the reason
     faces: Mapped[list] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str] = mapped_column(String(128), index=True)
     elapsed_ms: Mapped[float] = mapped_column(Float)
     page_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provenance: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # core.provenance.Provenance.to_json()
 
 
 class Dispute(Base):

@@ -8,6 +8,7 @@ import uuid
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core import provenance
 from core.check import NO_FACE_NOTE, Assessment
 from core.intake import DecodedImage, decode_image
 from core.store import CachedCheck, Check
@@ -85,6 +86,7 @@ def check_json(check: Check, cached: bool = False) -> dict:
     body = {
         "id": check.id,
         "verdict": check.verdict,
+        "reason": check.reason or "model",
         "fake_probability": check.fake_probability,
         "faces": check.faces,
         "scope": check.scope,
@@ -95,16 +97,20 @@ def check_json(check: Check, cached: bool = False) -> dict:
         "created_at": check.created_at.isoformat(),
         "page_url": check.page_url,
         "source_url": check.source_url,
+        "provenance": check.provenance or provenance.Provenance().to_json(),
     }
     if check.scope == "no_face":
         body["note"] = NO_FACE_NOTE
     return body
 
 
-def _new_check(image: DecodedImage, assessment: Assessment, elapsed_ms: float, context) -> Check:
+def _new_check(image: DecodedImage, assessment: Assessment, declared: dict, elapsed_ms: float, context) -> Check:
+    """A scored check; a declaration of generative AI in the image's metadata decides its verdict."""
+    verdict, reason = provenance.decide(assessment.verdict, declared)
     return Check(
         id=str(uuid.uuid4()), client=g.client, sha256=image.sha256, width=image.width, height=image.height,
-        format=image.format, verdict=assessment.verdict, fake_probability=assessment.fake_probability,
+        format=image.format, verdict=verdict, reason=reason, provenance=declared,
+        fake_probability=assessment.fake_probability,
         faces=[{"box": list(face.box), "fake_probability": face.fake_probability} for face in assessment.faces],
         scope=assessment.scope, model_version=assessment.model_version, elapsed_ms=round(elapsed_ms, 2),
         page_url=_optional_url("page_url", context.get("page_url")),
@@ -117,7 +123,8 @@ def _cached_check(sha256: str, model_version: str, hit: CachedResult, elapsed_ms
     result = hit.result
     return Check(
         id=str(uuid.uuid4()), client=g.client, sha256=sha256, width=result["width"], height=result["height"],
-        format=result["format"], verdict=result["verdict"], fake_probability=result["fake_probability"],
+        format=result["format"], verdict=result["verdict"], reason=result.get("reason", "model"),
+        provenance=result.get("provenance"), fake_probability=result["fake_probability"],
         faces=result["faces"], scope=result["scope"], model_version=model_version, elapsed_ms=round(elapsed_ms, 2),
         page_url=_optional_url("page_url", context.get("page_url")),
         source_url=_optional_url("source_url", context.get("source_url")),
@@ -126,8 +133,9 @@ def _cached_check(sha256: str, model_version: str, hit: CachedResult, elapsed_ms
 
 def _result_of(check: Check) -> dict:
     """What the result cache keeps of a scored check."""
-    return {"verdict": check.verdict, "fake_probability": check.fake_probability, "faces": check.faces,
-            "scope": check.scope, "width": check.width, "height": check.height, "format": check.format}
+    return {"verdict": check.verdict, "reason": check.reason, "fake_probability": check.fake_probability,
+            "faces": check.faces, "scope": check.scope, "width": check.width, "height": check.height,
+            "format": check.format, "provenance": check.provenance}
 
 
 def _record(check: Check, data: bytes, cached_from: str | None = None) -> None:
@@ -180,13 +188,15 @@ def create_check():
     if hit is not None:
         check = _cached_check(sha256, serving.model.version, hit, (time.perf_counter() - started) * 1000, context)
     else:
+        with metrics.timed("provenance"):   # before the model, from the bytes as they came
+            declared = provenance.read(data).to_json()
         with metrics.timed("decode"):
             settings = current_app.config["SETTINGS"]
             image = decode_image(data, settings.max_pixels, settings.max_decoded_mb * 2**20)
         assessment = serving.check(image)
         for stage, seconds in assessment.stage_seconds.items():
             metrics.observe_stage(stage, seconds)
-        check = _new_check(image, assessment, (time.perf_counter() - started) * 1000, context)
+        check = _new_check(image, assessment, declared, (time.perf_counter() - started) * 1000, context)
     with metrics.timed("store"):
         _record(check, data, cached_from=hit.check_id if hit else None)
     metrics.CHECKS.labels(verdict=check.verdict, scope=check.scope).inc()

@@ -24,6 +24,24 @@ def _problems(*statuses: int) -> dict:
 _BOX = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4,
         "description": "x, y, width, height in pixels of the upright image"}
 
+_PROVENANCE = {
+    "type": "object", "required": ["declared_ai", "changed_after_signing", "summary", "c2pa", "items"],
+    "description": "What the image's own metadata declares (core/provenance.py); read offline, never fetched.",
+    "properties": {
+        "declared_ai": {"type": "boolean", "description": "a valid C2PA manifest or XMP declares generative AI"},
+        "changed_after_signing": {"type": "boolean", "description": "a C2PA manifest no longer matches the image"},
+        "summary": {"type": ["string", "null"], "description": "the one line to show a person"},
+        "c2pa": {"type": ["object", "null"], "description": "the active manifest: state (valid, invalid, remote, "
+                                                            "unreadable), codes, issuer, claim_generator, actions, "
+                                                            "digital_source_types, ingredients, remote_url"},
+        "items": {"type": "array", "items": {
+            "type": "object", "required": ["source", "kind", "text"],
+            "properties": {"source": {"enum": ["c2pa", "xmp", "png-text", "exif", "metadata"]},
+                           "kind": {"type": "string"}, "text": {"type": "string"}}}},
+        "elapsed_ms": {"type": "number", "minimum": 0},
+    },
+}
+
 CHECK = {
     "type": "object",
     "required": ["id", "verdict", "fake_probability", "faces", "scope", "model_version", "image", "cached",
@@ -47,6 +65,11 @@ CHECK = {
         "page_url": {"type": ["string", "null"]},
         "source_url": {"type": ["string", "null"]},
         "note": {"type": "string", "description": "present when scope is no_face"},
+        "reason": {"enum": ["model", "declared"],
+                   "description": "what decided the verdict: the model, or metadata that declares generative AI "
+                                  "(a valid C2PA manifest or IPTC DigitalSourceType in XMP); the model's "
+                                  "fake_probability stays in the answer either way"},
+        "provenance": _PROVENANCE,
         "dispute": {"type": ["object", "null"], "description": "GET only: your dispute of this check",
                     "properties": {"id": {"type": "string"}, "label": {"enum": ["real", "fake"]},
                                    "comment": {"type": ["string", "null"]},

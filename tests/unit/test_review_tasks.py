@@ -8,6 +8,7 @@ from feedback.tasks import (
     ModelRule,
     ReviewProgress,
     config_controls,
+    model_sentence,
     prediction,
     task_fields,
     upload_name,
@@ -103,3 +104,15 @@ def test_review_progress_in_words():
 def test_upload_names_carry_the_ext_id():
     assert upload_name("dfg-x", "jpeg") == ("dfg-x.jpg", "image/jpeg")
     assert upload_name("dfg-x", "PNG") == ("dfg-x.png", "image/png")
+
+
+def test_a_declared_verdict_and_the_provenance_line_reach_the_task():
+    declared = {"summary": "Content Credentials: created by ExampleGen, declares AI-generated", "declared_ai": True}
+    fields = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="fake", fake_probability=0.12,
+                         model_version="v1", user_label="real", provenance=declared, verdict_reason="declared")
+    assert fields["provenance"] == declared["summary"] and fields["model"].startswith("Verdict FAKE: the image's own")
+    assert task_fields(ext_id="x", check_id="c", reason="uncertain", verdict="real", fake_probability=0.1,
+                       model_version="v1")["provenance"] == ""
+    sentence = model_sentence("fake", 0.12, "v1", None, reason="declared")
+    assert sentence.startswith("Verdict FAKE: the image's own metadata declares it AI-generated")
+    assert "fake score 0.12" in sentence
