@@ -347,20 +347,84 @@ _MIME = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"RI": "image/webp", 
          b"II": "image/tiff", b"MM": "image/tiff", b"BM": "image/bmp"}
 
 
+MAX_SEGMENTS = 4096           # segments or chunks walked to find the metadata
+OTHER_FORMATS_HEAD = 1 << 20  # GIF, TIFF, HEIC, …: metadata is looked for in the first MB
+
+
+def _jpeg_metadata(data: bytes) -> list[bytes]:
+    """APPn and COM segments, up to the start of the scan (the pixels are never searched)."""
+    segments, offset = [], 2
+    for _ in range(MAX_SEGMENTS):
+        while offset < len(data) and data[offset] == 0xFF and offset + 1 < len(data) and data[offset + 1] == 0xFF:
+            offset += 1
+        if offset + 4 > len(data) or data[offset] != 0xFF:
+            break
+        marker = data[offset + 1]
+        if marker in (0xDA, 0xD9):
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            offset += 2
+            continue
+        length = int.from_bytes(data[offset + 2:offset + 4], "big")
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            segments.append(data[offset + 4:offset + 2 + length])
+        offset += 2 + length
+    return segments
+
+
+def _png_metadata(data: bytes) -> list[bytes]:
+    """Every chunk but the image data, with its type (a `caBX` chunk holds C2PA)."""
+    chunks, offset = [], 8
+    for _ in range(MAX_SEGMENTS):
+        if offset + 8 > len(data):
+            break
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if kind != b"IDAT":
+            chunks.append(data[offset + 4:offset + 8 + length])
+        if kind == b"IEND":
+            break
+        offset += 12 + length
+    return chunks
+
+
+def _webp_metadata(data: bytes) -> list[bytes]:
+    """Every RIFF chunk but the bitstreams (EXIF, XMP, C2PA…), with its FourCC."""
+    chunks, offset = [], 12
+    for _ in range(MAX_SEGMENTS):
+        if offset + 8 > len(data):
+            break
+        kind, length = data[offset:offset + 4], int.from_bytes(data[offset + 4:offset + 8], "little")
+        if kind not in (b"VP8 ", b"VP8L", b"ALPH", b"ANMF"):
+            chunks.append(data[offset:offset + 8 + length])
+        offset += 8 + length + (length & 1)
+    return chunks
+
+
+def metadata_region(data: bytes, mime: str) -> bytes:
+    """The bytes where metadata can be: cost grows with the metadata, not with the picture."""
+    walk = {"image/jpeg": _jpeg_metadata, "image/png": _png_metadata, "image/webp": _webp_metadata}.get(mime)
+    return b"\0".join(walk(data)) if walk else data[:OTHER_FORMATS_HEAD]
+
+
 def read(data: bytes) -> Provenance:
     """Everything the bytes declare. Never raises, never goes online."""
     started = time.perf_counter()
     provenance = Provenance()
     head = data[:16]
     mime = _MIME.get(head[:2], "image/heic" if head[4:8] == b"ftyp" else "application/octet-stream")
+    try:
+        region = metadata_region(data, mime)
+    except Exception as error:   # a malformed container: look at the head only
+        log.warning("provenance: cannot walk the %s container: %s", mime, error)
+        region = data[:OTHER_FORMATS_HEAD]
     steps = []
-    if b"jumb" in data or b"c2pa" in data or b"caBX" in data:
+    if b"jumb" in region or b"c2pa" in region or b"caBX" in region or b"C2PA" in region:
         steps.append(lambda: _read_c2pa(data, mime, provenance))
-    if b"<x:xmpmeta" in data:
-        steps.append(lambda: _read_xmp(data, provenance))
-    if mime == "image/png":
+    if b"<x:xmpmeta" in region:
+        steps.append(lambda: _read_xmp(region, provenance))
+    if mime == "image/png" and (b"tEXt" in region or b"iTXt" in region or b"zTXt" in region):
         steps.append(lambda: _read_png_text(data, provenance))
-    if b"Exif" in data[:1 << 20] or b"eXIf" in data:
+    if b"Exif" in region or b"EXIF" in region or b"eXIf" in region:
         steps.append(lambda: _read_exif(data, provenance))
     for step in steps:
         try:

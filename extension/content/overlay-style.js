@@ -51,6 +51,12 @@ header { display: flex; align-items: center; gap: 8px; }
 @media (prefers-reduced-motion: reduce) { .spinner { animation-duration: 3s; } }
 p { margin: 6px 0 0; }
 .note { padding: 4px 6px; border-radius: 6px; background: #fff3cd; font-size: 12px; }
+.provenance { padding: 4px 6px; border-radius: 6px; font-size: 12px; background: #eceff1; color: #263238; }
+.provenance::before { content: "ⓘ "; }
+.provenance-declared { background: #fdecea; color: #b71c1c; border: 1px solid #c62828; font-weight: 600; }
+.provenance-declared::before { content: "⚑ "; }
+.provenance-changed { background: #fff3cd; color: #7a5600; border: 1px dashed #b28704; }
+.provenance-changed::before { content: "⚠ "; }
 .detail { color: #455a64; font-size: 12px; }
 .review { font-weight: 600; color: #0d47a1; }
 .muted { color: #607d8b; font-size: 11px; }

@@ -106,6 +106,8 @@
         this.header(h("span", { class: "icon", "aria-hidden": "true", text: ICONS[display.tone] ?? "?" }), display.label,
           h("span", { class: "percent", title: "fake probability", text: display.percentText })),
         h("p", { class: "summary", text: display.summary }),
+        display.provenance && h("p", { class: `provenance provenance-${display.provenance.tone}`,
+          "data-provenance": display.provenance.tone, text: display.provenance.text }),
         display.note && h("p", { class: "note", text: display.note }),
         h("div", { class: "actions" }, this.disagreeButton),
         this.reviewLine,

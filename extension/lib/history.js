@@ -2,6 +2,8 @@
 // The worker adds to it and the popup refreshes it, possibly at the same moment: every
 // read-modify-write runs under one Web Lock, which all of the extension's pages and its worker share.
 
+import { provenanceLine } from "./present.js";
+
 const STORAGE_KEY = "checks";
 const LOCK_NAME = "deepfake-guard-history";
 
@@ -18,6 +20,8 @@ export function entryFromCheck(check, thumbnail) {
   return {
     id: check.id,
     verdict: check.verdict,
+    reason: check.reason ?? "model",
+    provenance: provenanceLine(check),
     fake_probability: check.fake_probability,
     scope: check.scope,
     faces: (check.faces ?? []).length,

@@ -20,11 +20,27 @@ export function verdictLabel(verdict) {
 }
 
 /**
+ * The provenance line: what the image's own metadata declares, or null when it declares nothing.
+ * Tone "declared" (generative AI declared), "changed" (Content Credentials no longer match), or "info".
+ * @param {{provenance?: object|null}} check
+ */
+export function provenanceLine(check) {
+  const found = check.provenance;
+  if (!found?.summary) {
+    return null;
+  }
+  const tone = found.declared_ai ? "declared" : found.changed_after_signing ? "changed" : "info";
+  return { text: found.summary, tone };
+}
+
+/**
  * Everything the overlay draws for a check, as text and numbers.
  * @param {object} check the server's check JSON
  */
 export function presentCheck(check) {
-  const { label, tone } = verdictLabel(check.verdict);
+  const { label, tone } = check.reason === "declared"
+    ? { label: "Declared AI-generated", tone: "fake" }
+    : verdictLabel(check.verdict);
   const faces = check.faces ?? [];
   const counted = check.scope === "faces"
     ? `${faces.length} face${faces.length === 1 ? "" : "s"} checked`
@@ -32,11 +48,12 @@ export function presentCheck(check) {
   return {
     label, tone,
     percentText: percent(check.fake_probability),
-    summary: `${percent(check.fake_probability)} fake probability · ${counted}`,
+    summary: `${check.reason === "declared" ? "The model alone: " : ""}${percent(check.fake_probability)} fake probability · ${counted}`,
     note: check.scope === "no_face" ? NO_FACE_NOTE : null,
     faces: faces.map((face) => ({ box: face.box, percentText: percent(face.fake_probability) })),
     imageSize: { width: check.image?.width, height: check.image?.height },
     modelVersion: check.model_version,
+    provenance: provenanceLine(check),
     reviewText: reviewText(check),
   };
 }

@@ -20,7 +20,9 @@ function hostOf(url) {
 }
 
 function item(entry) {
-  const { label, tone } = verdictLabel(entry.verdict);
+  const { label, tone } = entry.reason === "declared"
+    ? { label: "Declared AI-generated", tone: "fake" }
+    : verdictLabel(entry.verdict);
   const li = document.createElement("li");
   Object.assign(li.dataset, { checkId: entry.id, verdict: entry.verdict,
     reviewStatus: entry.review?.status ?? entry.dispute?.status ?? "none" });
@@ -42,6 +44,12 @@ function item(entry) {
     const site = Object.assign(document.createElement("a"), { className: "site", href: entry.page_url, target: "_blank",
       rel: "noreferrer", textContent: host, title: entry.page_url });
     body.append(site);
+  }
+  if (entry.provenance?.text) {
+    const line = Object.assign(document.createElement("p"), {
+      className: `provenance provenance-${entry.provenance.tone}`, textContent: entry.provenance.text });
+    line.dataset.provenance = entry.provenance.tone;
+    body.append(line);
   }
   const review = reviewText(entry);
   if (review) {
