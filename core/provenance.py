@@ -31,6 +31,7 @@ MAX_PNG_CHUNKS = 4096         # chunks walked in a PNG
 MAX_TEXT_CHUNKS = 64          # text chunks read in a PNG
 MAX_TEXT_BYTES = 256 * 1024   # one text chunk, compressed or not, and its decompressed text
 SHOWN_CHARS = 160             # of a prompt or a software name, in the answer
+MAX_METADATA_BYTES = 8 << 20  # metadata segments beyond this are not handed to the C2PA library
 
 IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/) and what each says.
@@ -418,7 +419,10 @@ def read(data: bytes) -> Provenance:
         log.warning("provenance: cannot walk the %s container: %s", mime, error)
         region = data[:OTHER_FORMATS_HEAD]
     steps = []
-    if b"jumb" in region or b"c2pa" in region or b"caBX" in region or b"C2PA" in region:
+    if len(region) > MAX_METADATA_BYTES:
+        provenance.items.append(Item("metadata", "unreadable", f"{len(region) >> 20} MB of metadata: too much to "
+                                                               "read (Content Credentials not checked)"))
+    elif b"jumb" in region or b"c2pa" in region or b"caBX" in region or b"C2PA" in region:
         steps.append(lambda: _read_c2pa(data, mime, provenance))
     if b"<x:xmpmeta" in region:
         steps.append(lambda: _read_xmp(region, provenance))

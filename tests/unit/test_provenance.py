@@ -127,3 +127,11 @@ def test_an_image_without_metadata_says_nothing(monkeypatch):
     monkeypatch.setattr(provenance, "_read_c2pa", lambda *args: called.append(args))
     found = read(png_with_text({}))
     assert found.to_json()["items"] == [] and not called     # the C2PA reader is not even asked
+
+
+def test_metadata_beyond_the_limit_is_not_handed_to_the_c2pa_library(monkeypatch):
+    monkeypatch.setattr(provenance, "MAX_METADATA_BYTES", 20_000)
+    called = []
+    monkeypatch.setattr(provenance, "_read_c2pa", lambda *args: called.append(args))
+    found = read(fixture("C.jpg"))                  # its metadata segments hold about 50 kB
+    assert not called and found.items[0].kind == "unreadable" and "too much to read" in found.items[0].text
