@@ -12,6 +12,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 API_KEY = "test-key-0123456789"
 
 
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright driver for the whole session (the extension e2e tests and the Label Studio UI test):
+    its sync API runs an event loop, and a second one in the same thread is refused."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
 @pytest.fixture
 def database_url():
     """The store behind `app`: None is SQLite in the instance folder.

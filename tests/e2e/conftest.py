@@ -5,7 +5,6 @@ import os
 import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser import CHROMIUM, EXTENSION_ORIGIN, Extension, launch
 from tests.e2e.servers import start_server
@@ -88,12 +87,6 @@ def other_site():
     site = Site().start()
     yield site
     site.stop()
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    with sync_playwright() as playwright:
-        yield playwright
 
 
 @pytest.fixture

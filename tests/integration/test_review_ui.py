@@ -21,8 +21,7 @@ def _in_view(box: dict | None) -> bool:
         and box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"]
 
 
-def test_reviewer_labels_a_dispute_in_the_label_studio_ui(deployment):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+def test_reviewer_labels_a_dispute_in_the_label_studio_ui(deployment, playwright):
     if not CHROMIUM.exists():
         pytest.skip(f"no {CHROMIUM}")
     check = check_on_page(deployment, jpeg(astronaut(), quality=86), "https://news.example.com/story/7")
@@ -32,45 +31,44 @@ def test_reviewer_labels_a_dispute_in_the_label_studio_ui(deployment):
     task = task_of(deployment, check)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.goto(f"{deployment.ls.url}/user/login")
-            page.fill("input[name=email]", USER)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda url: "/user/login" not in url, timeout=60_000)
-            page.goto(f"{deployment.ls.url}/projects/{deployment.project_id()}/data?task={task.id}")
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{deployment.ls.url}/user/login")
+        page.fill("input[name=email]", USER)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/user/login" not in url, timeout=60_000)
+        page.goto(f"{deployment.ls.url}/projects/{deployment.project_id()}/data?task={task.id}")
 
-            header = page.get_by_role("heading", name=f"Model {check['model_version']} says")
-            header.wait_for(timeout=60_000)
-            page.get_by_role("heading", name="Disputed: the user says this image is FAKE").wait_for()
-            page.get_by_role("link", name="https://news.example.com/story/7").wait_for()
-            time.sleep(1)                                           # the image and the boxes settle
-            page.screenshot(path=str(SCREENSHOTS / "review-task.png"))
+        header = page.get_by_role("heading", name=f"Model {check['model_version']} says")
+        header.wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Disputed: the user says this image is FAKE").wait_for()
+        page.get_by_role("link", name="https://news.example.com/story/7").wait_for()
+        time.sleep(1)                                           # the image and the boxes settle
+        page.screenshot(path=str(SCREENSHOTS / "review-task.png"))
 
-            choices = {name: page.locator("label:has(input[type=radio])").filter(has_text=name).first
-                       for name in ("Real", "Fake", "Can't tell")}
-            radios = {name: choice.locator("input[type=radio]") for name, choice in choices.items()}
-            assert not any(radio.is_checked() for radio in radios.values())      # nothing pre-ticked
-            boxes = {name: choice.bounding_box() for name, choice in choices.items()}
-            submit = page.get_by_role("button", name="Submit")
-            assert all(_in_view(box) for box in boxes.values()), boxes   # no scrolling needed at 1400×900
-            assert _in_view(header.bounding_box()) and _in_view(submit.bounding_box())
+        choices = {name: page.locator("label:has(input[type=radio])").filter(has_text=name).first
+                   for name in ("Real", "Fake", "Can't tell")}
+        radios = {name: choice.locator("input[type=radio]") for name, choice in choices.items()}
+        assert not any(radio.is_checked() for radio in radios.values())      # nothing pre-ticked
+        boxes = {name: choice.bounding_box() for name, choice in choices.items()}
+        submit = page.get_by_role("button", name="Submit")
+        assert all(_in_view(box) for box in boxes.values()), boxes   # no scrolling needed at 1400×900
+        assert _in_view(header.bounding_box()) and _in_view(submit.bounding_box())
 
-            fake = boxes["Fake"]
-            page.mouse.click(fake["x"] + fake["width"] / 2, fake["y"] + fake["height"] / 2)
-            assert radios["Fake"].is_checked()
-            page.mouse.click(fake["x"] + fake["width"] / 2, fake["y"] + fake["height"] / 2)
-            assert radios["Fake"].is_checked() and not radios["Real"].is_checked()   # a second click keeps it
-            page.screenshot(path=str(SCREENSHOTS / "review-task-chosen.png"))
-            submit.click()
-            deadline = time.monotonic() + 30
-            while not raw_task(deployment, task.id)["annotations"] and time.monotonic() < deadline:
-                time.sleep(0.5)
-        finally:
-            browser.close()
+        fake = boxes["Fake"]
+        page.mouse.click(fake["x"] + fake["width"] / 2, fake["y"] + fake["height"] / 2)
+        assert radios["Fake"].is_checked()
+        page.mouse.click(fake["x"] + fake["width"] / 2, fake["y"] + fake["height"] / 2)
+        assert radios["Fake"].is_checked() and not radios["Real"].is_checked()   # a second click keeps it
+        page.screenshot(path=str(SCREENSHOTS / "review-task-chosen.png"))
+        submit.click()
+        deadline = time.monotonic() + 30
+        while not raw_task(deployment, task.id)["annotations"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        browser.close()
 
     [annotation] = raw_task(deployment, task.id)["annotations"]
     assert [r["value"]["choices"] for r in annotation["result"] if r["type"] == "choices"] == [["Fake"]]

@@ -1,6 +1,7 @@
 """`deepfake-guard worker`: syncs on its interval and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -40,7 +41,9 @@ def test_worker_syncs_on_its_interval_and_stops_on_sigterm(deployment):
     print(output)
     assert worker.returncode == 0
     assert "received SIGTERM" in output and "worker stopped" in output
-    assert "sync: pushed 1," in output and "failed 0" in output
+    # one run may also push items disputed while it ran (its second push, after the pull)
+    pushed = [int(count) for count in re.findall(r"sync: pushed (\d+), updated \d+, failed 0", output)]
+    assert sum(pushed) == 3 and pushed[0] >= 1, output
 
 
 def test_worker_without_label_studio_says_so(deployment):
