@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import struct
+import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -141,6 +142,9 @@ def generator_name(software: str) -> str | None:
 # --- C2PA -------------------------------------------------------------------------------------------
 
 _C2PA_CONTEXT = None
+# One C2PA read at a time per process (a few ms each): the library's shared context is not
+# documented as safe across threads, and gunicorn runs several per worker.
+_C2PA_LOCK = threading.Lock()
 
 
 def _c2pa_context():
@@ -155,14 +159,15 @@ def _c2pa_context():
 
 def warm_up() -> None:
     """Load the C2PA library and its reader context (tens of milliseconds, once per process)."""
-    _c2pa_context()
+    with _C2PA_LOCK:
+        _c2pa_context()
 
 
 def _c2pa_items(manifest_store: dict) -> tuple[dict, list[Item], bool, bool]:
     """The active manifest in a few fields, the sentence for it, and (declares AI, changed after signing)."""
     state = str(manifest_store.get("validation_state") or "Invalid")
-    codes = [str(status.get("code")) for status in manifest_store.get("validation_status") or []
-             if isinstance(status, dict)]
+    codes = [_shown(status.get("code")) for status in manifest_store.get("validation_status") or []
+             if isinstance(status, dict)][:20]
     failures = [code for code in codes if code not in INFORMATIONAL_CODES]
     manifest = (manifest_store.get("manifests") or {}).get(manifest_store.get("active_manifest")) or {}
     info = manifest.get("claim_generator_info") or []
@@ -182,7 +187,8 @@ def _c2pa_items(manifest_store: dict) -> tuple[dict, list[Item], bool, bool]:
     valid = state in ("Valid", "Trusted") and not failures
     summary = {"state": "valid" if valid else "invalid", "trusted": state == "Trusted",
                "signer_untrusted": "signingCredential.untrusted" in codes, "codes": codes, "failures": failures,
-               "issuer": signature.get("issuer"), "signed_at": signature.get("time"),
+               "issuer": _shown(signature["issuer"]) if signature.get("issuer") else None,
+               "signed_at": signature.get("time"),
                "claim_generator": _shown(generator) if generator else None, "actions": actions,
                "digital_source_types": source_types, "ingredients": len(manifest.get("ingredients") or []),
                "remote_url": None}
@@ -220,7 +226,7 @@ def _read_c2pa(data: bytes, mime: str, provenance: Provenance) -> None:
     import c2pa
 
     try:
-        with c2pa.Reader(mime, io.BytesIO(data), context=_c2pa_context()) as reader:
+        with _C2PA_LOCK, c2pa.Reader(mime, io.BytesIO(data), context=_c2pa_context()) as reader:
             store = json.loads(reader.json())
     except Exception as error:   # c2pa raises its own error types; every one is "not readable" here
         message = str(error)
