@@ -57,9 +57,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         CORS(app, origins=settings.extension_origins, resources={r"/api/*": {}, r"/readyz": {}},
              allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
-    from server.api import checks, disputes, health, labelstudio, model, openapi
+    from server.api import checks, disputes, enrollments, health, labelstudio, model, openapi
     from server.api import metrics as metrics_api
-    limits.init_app(app, settings, [checks.bp, disputes.bp, model.bp])
-    for blueprint in (checks.bp, disputes.bp, model.bp, health.bp, labelstudio.bp, openapi.bp, metrics_api.bp):
+    limits.init_app(app, settings, [checks.bp, disputes.bp, model.bp, enrollments.bp])
+    for blueprint in (checks.bp, disputes.bp, model.bp, enrollments.bp, health.bp, labelstudio.bp, openapi.bp,
+                      metrics_api.bp):
         app.register_blueprint(blueprint)
     return app

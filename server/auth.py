@@ -35,17 +35,29 @@ def _unauthorized(detail: str) -> Problem:
                    headers={"WWW-Authenticate": 'Bearer realm="deepfake-guard"'})
 
 
+def _refuse_if_revoked(stored, supplied: str) -> None:
+    """A revoked key gets its own answer, so its user knows to ask for a new one."""
+    revoked = stored.revoked_id(supplied)
+    if revoked is not None:
+        raise Problem(401, "key-revoked", "API key revoked",
+                      f"This API key (id {revoked}) was revoked by the server's operator. Ask your organisation "
+                      "for a new enrolment code and enter it in the extension's options.",
+                      headers={"WWW-Authenticate": 'Bearer realm="deepfake-guard", error="invalid_token"'})
+
+
 def authenticate() -> str:
     """Return the caller's key id or raise a 401 problem."""
     keys: list[str] = current_app.config["SETTINGS"].api_keys
     stored = current_app.extensions["keys"]
+    header = request.headers.get("Authorization", "")
+    scheme, _, supplied = header.partition(" ")
     if not keys and not stored.any_active():
         if is_loopback(request.remote_addr):
             return "loopback"
+        if supplied.strip():
+            _refuse_if_revoked(stored, supplied.strip())
         raise _unauthorized("This server has no API keys configured (DFG_API_KEYS) and only "
                             "answers clients on the same machine. Ask its operator for a key.")
-    header = request.headers.get("Authorization", "")
-    scheme, _, supplied = header.partition(" ")
     if scheme.lower() != "bearer" or not supplied.strip():
         raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
     supplied_bytes = supplied.strip().encode()
@@ -58,6 +70,7 @@ def authenticate() -> str:
         return key_id(matched)
     stored_id = stored.identify(supplied.strip())
     if stored_id is None:
+        _refuse_if_revoked(stored, supplied.strip())
         raise _unauthorized("The API key is not valid. Check the key in the extension's options.")
     return f"key:{stored_id}"
 

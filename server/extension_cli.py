@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import plistlib
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import click
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "extension"
 # What Chrome loads. Lint tooling (package.json, node_modules), the README and the icon
 # generator stay out of the zip.
-PACKED = ("manifest.json", "background", "content", "lib", "popup", "options", "icons")
+PACKED = ("manifest.json", "managed_schema.json", "background", "content", "lib", "popup", "options", "icons")
 PACKED_SUFFIXES = {".json", ".js", ".html", ".css", ".png"}
 # A fixed timestamp makes the zip depend on the files only: the same source packs to the same bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -29,6 +31,7 @@ def _manifest_files(manifest: dict) -> set[str]:
     """Files the manifest names: they must exist, or Chrome refuses the extension."""
     named = {manifest["background"]["service_worker"], manifest["action"]["default_popup"], manifest["options_ui"]["page"]}
     named |= set(manifest.get("icons", {}).values()) | set(manifest["action"].get("default_icon", {}).values())
+    named |= {manifest["storage"]["managed_schema"]} if "storage" in manifest else set()
     return named
 
 
@@ -39,6 +42,10 @@ def _files_to_pack(source: Path) -> list[Path]:
         candidates = [path] if path.is_file() else sorted(path.rglob("*"))
         files += [file for file in candidates if file.is_file() and file.suffix in PACKED_SUFFIXES]
     return sorted(files)
+
+
+EXTENSION_ID = extension_id(json.loads((SOURCE_DIR / "manifest.json").read_text())["key"]) \
+    if (SOURCE_DIR / "manifest.json").is_file() else "bpcgbinlbfkjbaoaocmeppkgpmbpaadj"
 
 
 @click.group()
@@ -81,3 +88,76 @@ def pack(out: Path | None, for_store: bool, source: Path) -> None:
     identity = f"extension ID {ext_id} (DFG_EXTENSION_ORIGINS=chrome-extension://{ext_id})" if ext_id \
         else "no key: the store assigns the extension ID"
     click.echo(f"wrote {out}: {len(files)} files, {out.stat().st_size / 1024:.0f} KiB, version {manifest['version']}; {identity}")
+
+
+POLICY_FORMATS = ("linux", "windows", "macos")
+
+
+def managed_schema(source: Path = SOURCE_DIR) -> dict:
+    """The extension's managed-storage schema (manifest `storage.managed_schema`): what a policy may set."""
+    manifest = json.loads((source / "manifest.json").read_text())
+    return json.loads((source / manifest["storage"]["managed_schema"]).read_text())
+
+
+def policy_values(schema: dict, values: dict) -> dict:
+    """The values the schema knows, typed as it says; unknown names are refused (nothing can drift)."""
+    properties = schema["properties"]
+    unknown = sorted(set(values) - set(properties))
+    if unknown:
+        raise click.UsageError(f"not in the extension's managed schema: {', '.join(unknown)}")
+    typed = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        kind = properties[name]["type"]
+        if (kind == "boolean") != isinstance(value, bool) or (kind == "string" and not isinstance(value, str)):
+            raise click.UsageError(f"{name} must be a {kind}")
+        typed[name] = value
+    return typed
+
+
+def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -> str:
+    """The admin's policy file for one platform: the extension's settings (3rdparty) and, with an
+    update URL, its forced installation (ExtensionInstallForcelist)."""
+    forced = [f"{ext_id};{update_url}"] if update_url else []
+    if fmt == "linux":
+        policy: dict = {"ExtensionInstallForcelist": forced} if forced else {}
+        policy["3rdparty"] = {"extensions": {ext_id: values}}
+        return json.dumps(policy, indent=2) + "\n"
+    if fmt == "windows":
+        root = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Google\Chrome"
+        lines = ["Windows Registry Editor Version 5.00", ""]
+        if forced:
+            lines += [f"[{root}\\ExtensionInstallForcelist]", f'"1"="{forced[0]}"', ""]
+        lines.append(f"[{root}\\3rdparty\\extensions\\{ext_id}\\policy]")
+        for name, value in values.items():
+            lines.append(f'"{name}"=dword:{int(value):08x}' if isinstance(value, bool)
+                         else f'"{name}"="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"')
+        return "\r\n".join(lines) + "\r\n"
+    payloads = [{"PayloadType": ext_id, "PayloadIdentifier": f"org.deepfakeguard.extension.{ext_id}",
+                 "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"dfg-extension-{ext_id}")).upper(),
+                 "PayloadVersion": 1, "PayloadDisplayName": "Deepfake Guard extension settings", **values}]
+    if forced:
+        payloads.append({"PayloadType": "com.google.Chrome", "PayloadIdentifier": "org.deepfakeguard.chrome",
+                         "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, "dfg-chrome-forcelist")).upper(),
+                         "PayloadVersion": 1, "ExtensionInstallForcelist": forced})
+    profile = {"PayloadType": "Configuration", "PayloadVersion": 1, "PayloadDisplayName": "Deepfake Guard",
+               "PayloadIdentifier": "org.deepfakeguard.profile", "PayloadScope": "System",
+               "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, "dfg-profile")).upper(), "PayloadContent": payloads}
+    return plistlib.dumps(profile).decode()
+
+
+@extension.command()
+@click.option("--format", "fmt", type=click.Choice(POLICY_FORMATS), default="linux", show_default=True,
+              help="linux: JSON for /etc/opt/chrome/policies/managed/ (Chrome) or /etc/chromium/policies/managed/ "
+                   "(Debian's Chromium); windows: a .reg file; macos: a .mobileconfig profile.")
+@click.option("--server-url", required=True, help="The organisation's server (serverUrl).")
+@click.option("--api-key", default=None, help="A shared key for everyone (apiKey); leave out for per-person enrolment.")
+@click.option("--allow-user-changes", is_flag=True, help="Let users change the settings (allowUserChanges).")
+@click.option("--update-url", default=None,
+              help="Where Chrome fetches the packed extension's update manifest; adds ExtensionInstallForcelist.")
+def policy(fmt: str, server_url: str, api_key: str | None, allow_user_changes: bool, update_url: str | None) -> None:
+    """Print an admin policy that installs and configures the extension, made from its managed schema."""
+    values = policy_values(managed_schema(), {"serverUrl": server_url.rstrip("/"), "apiKey": api_key,
+                                              "allowUserChanges": allow_user_changes})
+    click.echo(render_policy(fmt, EXTENSION_ID, values, update_url), nl=False)

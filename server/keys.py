@@ -9,14 +9,23 @@ import hashlib
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from core.store import ApiKey, Store
+from core.store import ApiKey, Enrollment, Store
 
 KEY_PREFIX = "dfg_"
+ENROLLMENT_PREFIX = "dfge_"
 KEY_CACHE_SECONDS = 10.0
+
+
+class EnrollmentRefused(LookupError):
+    """A code that is unknown, already used or expired: `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def digest(key: str) -> str:
@@ -30,6 +39,34 @@ def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
     with store.session() as session:
         session.add(row)
     return row, key
+
+
+def create_enrollment(store: Store, name: str, hours: float) -> tuple[Enrollment, str]:
+    """A one-time code that becomes a key named `name` when redeemed within `hours` (shown once)."""
+    code = ENROLLMENT_PREFIX + secrets.token_urlsafe(24)
+    now = datetime.now(timezone.utc)
+    row = Enrollment(code_sha256=digest(code), name=name, created_at=now, expires_at=now + timedelta(hours=hours))
+    with store.session() as session:
+        session.add(row)
+    return row, code
+
+
+def redeem_enrollment(store: Store, code: str) -> tuple[ApiKey, str]:
+    """Use a code once: a new key with the enrolment's name. Raises EnrollmentRefused."""
+    hashed, now = digest(code.strip()), datetime.now(timezone.utc)
+    with store.session() as session:
+        # One conditional UPDATE: two redemptions at once cannot both win.
+        taken = session.execute(update(Enrollment).where(
+            Enrollment.code_sha256 == hashed, Enrollment.redeemed_at.is_(None), Enrollment.expires_at > now)
+            .values(redeemed_at=now).execution_options(synchronize_session=False)).rowcount
+        row = session.get(Enrollment, hashed)
+        if not taken:
+            raise EnrollmentRefused("unknown" if row is None else "used" if row.redeemed_at else "expired")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        api_key = ApiKey(id=secrets.token_hex(4), name=row.name, key_sha256=digest(key))
+        session.add(api_key)
+        row.key_id = api_key.id
+    return api_key, key
 
 
 def list_keys(store: Store) -> list[ApiKey]:
@@ -64,6 +101,12 @@ class StoredKeys:
             value = session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
         self._any_active = (value, time.monotonic() + KEY_CACHE_SECONDS)
         return value
+
+    def revoked_id(self, key: str) -> str | None:
+        """The id of a revoked stored key equal to `key` (asked only after a key was refused)."""
+        with self.store.session() as session:
+            row = session.scalars(select(ApiKey).where(ApiKey.key_sha256 == digest(key))).first()
+        return row.id if row is not None and row.revoked_at is not None else None
 
     def identify(self, key: str) -> str | None:
         """The id of the active stored key equal to `key`, or None."""

@@ -5,7 +5,8 @@ import click
 
 from core.settings import Settings
 from core.store import Store
-from server.keys import KEY_CACHE_SECONDS, create_key, list_keys, revoke_key
+from server.extension_cli import EXTENSION_ID
+from server.keys import KEY_CACHE_SECONDS, create_enrollment, create_key, list_keys, revoke_key
 
 
 def _store() -> Store:
@@ -24,6 +25,24 @@ def create(name: str) -> None:
     row, key = create_key(_store(), name)
     click.echo(f"created key {row.id} ({row.name}). Give this key to its user; it is not shown again:", err=True)
     click.echo(key)
+
+
+@keys.command()
+@click.option("--name", required=True, help="Who the key is for, e.g. 'alice'; the key gets this name.")
+@click.option("--hours", type=click.FloatRange(min=0.1, max=24 * 30), default=72.0, show_default=True,
+              help="How long the code can be redeemed.")
+def enroll(name: str, hours: float) -> None:
+    """A one-time code that the extension's options page redeems for a key of this person's own.
+
+    Send the code (or the link) to the person: no key is pasted or sent around. Revoke their key
+    later with `keys revoke <id>` (`keys list` shows it once redeemed).
+    """
+    row, code = create_enrollment(_store(), name, hours)
+    click.echo(f"enrolment for '{name}', redeemable once until {row.expires_at:%Y-%m-%d %H:%M} UTC. "
+               "Give this code to its user (or the link, opened in Chrome with the extension); it is not shown again:",
+               err=True)
+    click.echo(code)
+    click.echo(f"chrome-extension://{EXTENSION_ID}/options/options.html#enroll={code}", err=True)
 
 
 @keys.command("list")

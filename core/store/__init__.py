@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.store import migrate
-from core.store.tables import ApiKey, CachedCheck, Check, Dispute, JobState, ResultCacheEntry, ReviewItem
+from core.store.tables import ApiKey, CachedCheck, Check, Dispute, Enrollment, JobState, ResultCacheEntry, ReviewItem
 
 T = TypeVar("T")
 UNIQUE_RACE_ATTEMPTS = 3
 SQLITE_BUSY_SECONDS = 15.0
 
-__all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "ResultCacheEntry", "ReviewItem", "JobState"]
+__all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "Enrollment", "ResultCacheEntry", "ReviewItem",
+           "JobState"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record, synchronous: str = "FULL") -> None:

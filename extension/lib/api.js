@@ -121,3 +121,14 @@ export function readiness(settings) {
 export function modelInfo(settings) {
   return call(settings, "/api/v1/model");
 }
+
+/**
+ * Redeem a one-time enrolment code (`deepfake-guard keys enroll`) for a key of this person's own.
+ * @param {{serverUrl: string}} settings
+ * @param {string} code
+ * @returns {Promise<{api_key: string, key_id: string, name: string}>}
+ */
+export function redeemEnrollment(settings, code) {
+  return call(settings, "/api/v1/enrollments", { method: "POST", auth: false,
+    body: JSON.stringify({ code: code.trim() }), headers: { "Content-Type": "application/json" } });
+}

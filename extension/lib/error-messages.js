@@ -36,6 +36,10 @@ export function describeError(error) {
         message: `The server at ${error.serverUrl} did not answer within ${Math.round(error.timeoutMs / 1000)} `
           + "seconds. Try again in a moment." };
     case "unauthorized":
+      if (String(error.problem?.type ?? "").endsWith("/key-revoked")) {
+        return { kind: "revoked", action: "options", title: "API key revoked", detail,
+          message: "Your API key was revoked by your organisation. Ask it for a new enrolment code and enter it in Options." };
+      }
       return { kind, action: "options", title: "API key refused", detail,
         message: "The server refused the API key. Enter a valid key in Options (ask the server's operator for one)." };
     case "too-large":

@@ -1,5 +1,7 @@
 // Where the server is and the key to use: chrome.storage.local keys `serverUrl` and `apiKey`
 // (other tools and the tests set them there directly, so the names are part of the contract).
+// An organisation's policy (chrome.storage.managed, schema in managed_schema.json) comes first: what
+// it sets is used, and locked, unless it also sets `allowUserChanges`.
 
 /** What `deepfake-guard serve` listens on by default, so a local setup needs no configuration. */
 export const DEFAULT_SERVER_URL = "http://127.0.0.1:8000";
@@ -24,16 +26,40 @@ export function normalizeServerUrl(text) {
   return (url.origin + url.pathname).replace(/\/+$/, "");
 }
 
-/** @returns {Promise<{serverUrl: string, apiKey: string}>} */
+const MANAGED_KEYS = ["serverUrl", "apiKey"];
+
+/**
+ * The organisation's policy: the values it sets and which of them the user may not change.
+ * Empty without a policy (or where managed storage is unavailable).
+ * @returns {Promise<{values: object, locked: string[]}>}
+ */
+export async function readPolicy() {
+  let managed = {};
+  try {
+    managed = (await chrome.storage.managed.get(null)) ?? {};
+  } catch {
+    managed = {};
+  }
+  const values = Object.fromEntries(MANAGED_KEYS.filter((key) => typeof managed[key] === "string" && managed[key])
+    .map((key) => [key, managed[key]]));
+  return { values, locked: managed.allowUserChanges === true ? [] : Object.keys(values) };
+}
+
+/** @returns {Promise<{serverUrl: string, apiKey: string, locked: string[]}>} */
 export async function readSettings() {
-  const { serverUrl, apiKey } = await chrome.storage.local.get(["serverUrl", "apiKey"]);
+  const policy = await readPolicy();
+  const local = await chrome.storage.local.get(MANAGED_KEYS);
+  // A locked policy value wins; an unlocked one is the default under what the user saved.
+  const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] || policy.values[key]);
+  const serverUrl = pick("serverUrl");
+  const apiKey = pick("apiKey");
   let url = DEFAULT_SERVER_URL;
   try {
     url = serverUrl ? normalizeServerUrl(serverUrl) : DEFAULT_SERVER_URL;
   } catch {
     url = String(serverUrl); // an invalid stored value fails loudly at the first request
   }
-  return { serverUrl: url, apiKey: (apiKey ?? "").trim() };
+  return { serverUrl: url, apiKey: (apiKey ?? "").trim(), locked: policy.locked };
 }
 
 /** @param {{serverUrl: string, apiKey: string}} settings */

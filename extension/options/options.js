@@ -1,6 +1,7 @@
 // Options: the server address and API key (chrome.storage.local `serverUrl`, `apiKey`), and a
 // connection test that tries the values in the form — saved or not — so a typo shows before saving.
-import { modelInfo, readiness } from "../lib/api.js";
+// Values an organisation's policy sets are shown locked; an enrolment code is exchanged for a key.
+import { modelInfo, readiness, redeemEnrollment } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { DEFAULT_SERVER_URL, normalizeServerUrl, readSettings, saveSettings } from "../lib/settings.js";
 
@@ -27,12 +28,21 @@ function formValues() {
   }
 }
 
+let lockedKeys = [];
+
 async function save(event) {
   event.preventDefault();
   const values = formValues();
   if (!values) return;
-  const saved = await saveSettings(values);
-  $("#server-url").value = saved.serverUrl;
+  const current = await chrome.storage.local.get(["serverUrl", "apiKey"]);
+  // A locked field shows the policy's value: keep what was stored under it.
+  const saved = await saveSettings({
+    serverUrl: lockedKeys.includes("serverUrl") ? current.serverUrl || values.serverUrl : values.serverUrl,
+    apiKey: lockedKeys.includes("apiKey") ? current.apiKey ?? "" : values.apiKey,
+  });
+  if (!lockedKeys.includes("serverUrl")) {
+    $("#server-url").value = saved.serverUrl;
+  }
   say("Saved.", "ok");
 }
 
@@ -63,6 +73,32 @@ async function testConnection() {
   }
 }
 
+async function redeem(event) {
+  event.preventDefault();
+  const status = $("#enroll-status");
+  const code = $("#enroll-code").value.trim();
+  if (!code) {
+    Object.assign(status, { textContent: "Enter the code your organisation gave you.", className: "error" });
+    return;
+  }
+  const settings = await readSettings();
+  Object.assign(status, { textContent: `Asking ${settings.serverUrl}…`, className: "busy" });
+  try {
+    const enrolled = await redeemEnrollment(settings, code);
+    await chrome.storage.local.set({ apiKey: enrolled.api_key });
+    if (!lockedKeys.includes("apiKey")) {
+      $("#api-key").value = enrolled.api_key;
+    }
+    $("#enroll-code").value = "";
+    Object.assign(status, { textContent: `Enrolled: this browser now has its own key (${enrolled.key_id}, "${enrolled.name}").`,
+      className: "ok" });
+    document.body.dataset.enrolled = enrolled.key_id;
+  } catch (error) {
+    const { message, detail } = describeError(error);
+    Object.assign(status, { textContent: detail ? `${message} ${detail}` : message, className: "error" });
+  }
+}
+
 function toggleKey() {
   const input = $("#api-key");
   const show = input.type === "password";
@@ -76,9 +112,23 @@ async function main() {
   $("#server-url").placeholder = DEFAULT_SERVER_URL;
   $("#origin-line").textContent = `DFG_EXTENSION_ORIGINS=${new URL(chrome.runtime.getURL("")).origin}`;
   const settings = await readSettings();
+  lockedKeys = settings.locked;
   $("#server-url").value = settings.serverUrl;
   $("#api-key").value = settings.apiKey;
+  for (const [key, selector] of [["serverUrl", "#server-url"], ["apiKey", "#api-key"]]) {
+    const locked = lockedKeys.includes(key);
+    $(selector).disabled = locked;
+    $(selector).title = locked ? "Set by your organisation" : "";
+  }
+  $("#managed-note").hidden = lockedKeys.length === 0;
+  $("#enrollment").hidden = lockedKeys.includes("apiKey");   // a shared policy key needs no enrolment
+  document.body.dataset.locked = lockedKeys.join(" ");
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("enroll");
+  if (fromLink) {
+    $("#enroll-code").value = fromLink;
+  }
   $("#settings").addEventListener("submit", save);
+  $("#enrollment").addEventListener("submit", redeem);
   $("#test").addEventListener("click", testConnection);
   $("#show-key").addEventListener("click", toggleKey);
   document.body.dataset.loaded = "true"; // lets tests wait for the stored values

@@ -155,6 +155,20 @@ SPEC = {
                                   "content": {"application/json": {"schema": {"type": "object", "required": [
                                       "version", "threshold", "uncertain_band", "input_size"]}}}},
                           **_problems(401)}}},
+        "/api/v1/enrollments": {"post": {
+            "summary": "Redeem a one-time enrolment code (`deepfake-guard keys enroll`) for a per-person API key",
+            "description": "No key needed: the code is the credential. Each code works once and expires. The "
+                           "key is shown in this answer only.",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["code"],
+                "properties": {"code": {"type": "string", "pattern": "^dfge_", "maxLength": 200}}}}}},
+            "responses": {"201": {"description": "The new key",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["api_key", "key_id", "name"],
+                                      "properties": {"api_key": {"type": "string"}, "key_id": {"type": "string"},
+                                                     "name": {"type": "string"}}}}}},
+                          **_problems(404, 410, 422, 429)}}},
         "/api/v1/labelstudio/webhook": {"post": {
             "summary": "Label Studio annotation events (ANNOTATION_CREATED/UPDATED, ANNOTATIONS_DELETED)",
             "description": "Called by Label Studio, not by clients: authenticated by the shared secret in the "
