@@ -155,9 +155,15 @@ def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -
 @click.option("--api-key", default=None, help="A shared key for everyone (apiKey); leave out for per-person enrolment.")
 @click.option("--allow-user-changes", is_flag=True, help="Let users change the settings (allowUserChanges).")
 @click.option("--update-url", default=None,
-              help="Where Chrome fetches the packed extension's update manifest; adds ExtensionInstallForcelist.")
-def policy(fmt: str, server_url: str, api_key: str | None, allow_user_changes: bool, update_url: str | None) -> None:
+              help="Where Chrome fetches the packed extension's update manifest (or the Web Store's, "
+                   "https://clients2.google.com/service/update2/crx); adds ExtensionInstallForcelist.")
+@click.option("--extension-id", default=EXTENSION_ID, show_default=True,
+              help="The ID your packed or store copy has, if not this checkout's fixed one.")
+def policy(fmt: str, server_url: str, api_key: str | None, allow_user_changes: bool, update_url: str | None,
+           extension_id: str) -> None:
     """Print an admin policy that installs and configures the extension, made from its managed schema."""
+    if len(extension_id) != 32 or not set(extension_id) <= set("abcdefghijklmnop"):
+        raise click.UsageError(f"'{extension_id}' is not a Chrome extension ID (32 letters a–p)")
     values = policy_values(managed_schema(), {"serverUrl": server_url.rstrip("/"), "apiKey": api_key,
                                               "allowUserChanges": allow_user_changes})
-    click.echo(render_policy(fmt, EXTENSION_ID, values, update_url), nl=False)
+    click.echo(render_policy(fmt, extension_id, values, update_url), nl=False)
