@@ -109,3 +109,9 @@ def test_the_policy_is_made_from_the_managed_schema():
                               "--allow-user-changes").stdout.encode())
     [settings] = [p for p in mac["PayloadContent"] if p["PayloadType"] == EXTENSION_ID]
     assert settings["serverUrl"] == "https://x.example" and settings["allowUserChanges"] is True
+
+
+def test_the_policy_refuses_what_is_not_an_extension_id():
+    result = CliRunner().invoke(main, ["extension", "policy", "--server-url", "https://x.example",
+                                       "--extension-id", "not-an-id"])
+    assert result.exit_code == 2 and "not a Chrome extension ID" in result.output
