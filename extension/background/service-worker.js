@@ -4,8 +4,20 @@
 import { MENU_ITEM_ID, createContextMenu } from "./context-menu.js";
 import { checkImage } from "./check-image.js";
 import { handleMessage } from "./messages.js";
+import { readPolicy } from "../lib/settings.js";
 
 chrome.runtime.onInstalled.addListener(createContextMenu);
+
+// Keep the copy of the organisation's policy that checks read current (lib/settings.js): at install,
+// at browser start, and whenever an admin changes the policy.
+const refreshPolicy = () => readPolicy({ waitForPolicy: true });
+chrome.runtime.onInstalled.addListener(refreshPolicy);
+chrome.runtime.onStartup.addListener(refreshPolicy);
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "managed") {
+    refreshPolicy();
+  }
+});
 
 chrome.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId === MENU_ITEM_ID) {

@@ -111,7 +111,7 @@ async function main() {
   $("#default-url").textContent = DEFAULT_SERVER_URL;
   $("#server-url").placeholder = DEFAULT_SERVER_URL;
   $("#origin-line").textContent = `DFG_EXTENSION_ORIGINS=${new URL(chrome.runtime.getURL("")).origin}`;
-  const settings = await readSettings();
+  const settings = await readSettings({ waitForPolicy: true });
   lockedKeys = settings.locked;
   $("#server-url").value = settings.serverUrl;
   $("#api-key").value = settings.apiKey;

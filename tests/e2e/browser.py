@@ -40,6 +40,18 @@ class Extension:
     def __init__(self, context: BrowserContext) -> None:
         self.context = context
         self.worker = self._find_worker()
+        self._wait_for_policy_copy()
+
+    def _wait_for_policy_copy(self) -> None:
+        """Wait until the worker has read the organisation's policy once (lib/settings.js keeps a copy),
+        as it has long before a user's first click: Chromium answers that read ~1.8 s after start when no
+        policy exists, and that wait belongs to installing the extension, not to a check."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.storage("managedPolicy").get("managedPolicy") is not None:
+                return
+            time.sleep(0.1)
+        raise AssertionError("the extension never stored its copy of the managed policy")
 
     def _find_worker(self) -> Worker:
         deadline = time.monotonic() + 20
