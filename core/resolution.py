@@ -22,10 +22,6 @@ class Resolution:
         """No label after `max_reviews` answers: the review ends without one (never trained on)."""
         return self.label is None and self.reviewer_count >= max_reviews
 
-    def wants_another_review(self, max_reviews: int) -> bool:
-        """Answered ("Can't tell" or a tie) but unresolved, with reviews left: someone else should look."""
-        return self.label is None and 0 < self.reviewer_count < max_reviews
-
 
 def vote_of(annotation: Mapping) -> str | None:
     """One annotation's vote: real, fake, cant_tell, skipped (cancelled), or None (no choice made).

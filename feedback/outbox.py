@@ -154,6 +154,13 @@ def mark_sent(store: Store, item_id: int, token: str, task_id: int, sent_fields:
     return True
 
 
+def review_progress(item: ReviewItem, context: FieldContext = FieldContext()) -> ReviewProgress:
+    """The item's answers so far, as the task states them and the sync re-opens tasks by."""
+    votes = item.votes if isinstance(item.votes, dict) else {}
+    return ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
+                          context.max_reviews, item.label)
+
+
 def current_fields(session: Session, item: ReviewItem, context: FieldContext = FieldContext()) -> dict:
     """The task data the item should have now: its check's prediction, the latest dispute and the
     reviews so far."""
@@ -162,9 +169,7 @@ def current_fields(session: Session, item: ReviewItem, context: FieldContext = F
                               .where(Check.sha256 == item.image_sha256)
                               .order_by(Dispute.updated_at.desc(), Dispute.created_at.desc())).first()
     disputed = session.get(Check, dispute.check_id) if dispute else None
-    votes = item.votes if isinstance(item.votes, dict) else {}
-    progress = ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
-                              context.max_reviews)
+    progress = review_progress(item, context)
     return task_fields(ext_id=item.ext_id, check_id=check.id, reason=item.reason, verdict=check.verdict,
                        fake_probability=check.fake_probability, model_version=check.model_version,
                        faces=check.faces or [], scope=check.scope,

@@ -27,7 +27,7 @@ from core.store import Check, JobState, ReviewItem, Store
 from core.store.tables import utcnow
 from feedback import outbox
 from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
-from feedback.tasks import ReviewProgress, fields_differ, prediction, upload_name, validate_prediction
+from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
 
 log = logging.getLogger(__name__)
 # The Date header has whole seconds; start the next pull a little earlier than the last one began.
@@ -223,9 +223,7 @@ class Syncer:
             ext_id, known_task_id, sha256, image_format = item.ext_id, item.ls_task_id, item.image_sha256, check.format
             result, score = prediction(check.fake_probability, check.faces or [], check.width, check.height)
             version, check_id = check.model_version, check.id
-            votes = item.votes if isinstance(item.votes, dict) else {}
-            progress = ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
-                                      self.context.max_reviews)
+            progress = outbox.review_progress(item, self.context)
         validate_prediction(result)
 
         task = self._find_task(project_id, ext_id, known_task_id)

@@ -89,13 +89,15 @@ class ReviewProgress:
     reviewers: int
     undecided: bool
     max_reviews: int
+    label: str | None = None      # the resolved label: the review is over
 
     @property
     def wants_another(self) -> bool:
-        return not self.undecided and 0 < self.reviewers < self.max_reviews
+        """Answered ("Can't tell" or a tie) but unresolved, with reviews left: someone else should look."""
+        return self.label is None and not self.undecided and 0 < self.reviewers < self.max_reviews
 
     def text(self) -> str:
-        if self.reviewers == 0:
+        if self.reviewers == 0 or self.label is not None:
             return ""
         answers = ", ".join(f"{self.counts.get(vote, 0)} {word}" for vote, word in VOTE_WORDS.items()
                             if self.counts.get(vote))

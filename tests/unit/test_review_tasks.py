@@ -99,6 +99,8 @@ def test_review_progress_in_words():
     assert tie.wants_another and "(1 Real, 1 Fake)" in tie.text() and "review 3 of at most 3" in tie.text()
     closed = ReviewProgress({"cant_tell": 3}, 3, True, 3)
     assert not closed.wants_another and closed.text().startswith("Closed undecided after 3 answers")
+    decided = ReviewProgress({"fake": 1}, 1, False, 3, label="fake")     # a later dispute must not reopen it
+    assert not decided.wants_another and decided.text() == ""
 
 
 def test_upload_names_carry_the_ext_id():
