@@ -22,13 +22,14 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 log = logging.getLogger(__name__)
 
 VERSION = "1"                 # part of the result cache's pipeline fingerprint: a change here re-reads
 MAX_XMP_BYTES = 512 * 1024    # the XMP packet searched (larger packets: the first part)
-MAX_PNG_CHUNKS = 4096         # chunks walked in a PNG
+MAX_SEGMENTS = 4096           # JPEG segments, PNG or WebP chunks walked
 MAX_TEXT_CHUNKS = 64          # text chunks read in a PNG
 MAX_TEXT_BYTES = 256 * 1024   # one text chunk, compressed or not, and its decompressed text
 SHOWN_CHARS = 160             # of a prompt or a software name, in the answer
@@ -297,17 +298,29 @@ def _inflate(blob: bytes) -> bytes | None:
         return None
 
 
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset of its data, length) of each PNG chunk up to IEND, at most MAX_SEGMENTS of them."""
+    offset = 8
+    for _ in range(MAX_SEGMENTS):
+        if offset + 8 > len(data):
+            return
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        yield kind, offset + 8, length
+        if kind == b"IEND":
+            return
+        offset += 12 + length
+
+
 def _png_texts(data: bytes) -> list[tuple[str, str]]:
     """(keyword, text) of the first MAX_TEXT_CHUNKS tEXt/iTXt/zTXt chunks, each bounded."""
-    texts, offset, chunks = [], 8, 0
-    while offset + 8 <= len(data) and chunks < MAX_PNG_CHUNKS and len(texts) < MAX_TEXT_CHUNKS:
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        body = data[offset + 8:offset + 8 + min(length, MAX_TEXT_BYTES)]
-        offset += 12 + length
-        chunks += 1
-        if kind == b"IEND":
+    texts = []
+    for kind, start, length in _png_chunks(data):
+        if len(texts) >= MAX_TEXT_CHUNKS:
             break
-        if kind not in (b"tEXt", b"iTXt", b"zTXt") or b"\0" not in body:
+        if kind not in (b"tEXt", b"iTXt", b"zTXt"):
+            continue
+        body = data[start:start + min(length, MAX_TEXT_BYTES)]
+        if b"\0" not in body:
             continue
         keyword, rest = body.split(b"\0", 1)
         if kind == b"zTXt":
@@ -354,7 +367,6 @@ _MIME = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"RI": "image/webp", 
          b"II": "image/tiff", b"MM": "image/tiff", b"BM": "image/bmp"}
 
 
-MAX_SEGMENTS = 4096           # segments or chunks walked to find the metadata
 OTHER_FORMATS_HEAD = 1 << 20  # GIF, TIFF, HEIC, …: metadata is looked for in the first MB
 
 
@@ -381,17 +393,7 @@ def _jpeg_metadata(data: bytes) -> list[bytes]:
 
 def _png_metadata(data: bytes) -> list[bytes]:
     """Every chunk but the image data, with its type (a `caBX` chunk holds C2PA)."""
-    chunks, offset = [], 8
-    for _ in range(MAX_SEGMENTS):
-        if offset + 8 > len(data):
-            break
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        if kind != b"IDAT":
-            chunks.append(data[offset + 4:offset + 8 + length])
-        if kind == b"IEND":
-            break
-        offset += 12 + length
-    return chunks
+    return [data[start - 4:start + length] for kind, start, length in _png_chunks(data) if kind != b"IDAT"]
 
 
 def _webp_metadata(data: bytes) -> list[bytes]:
