@@ -99,6 +99,25 @@ def managed_schema(source: Path = SOURCE_DIR) -> dict:
     return json.loads((source / manifest["storage"]["managed_schema"]).read_text())
 
 
+def _matches(spec: dict, value) -> bool:
+    """True when `value` has the schema type `spec` (Chrome's subset: string, boolean, integer, array)."""
+    kind = spec["type"]
+    if kind == "array":
+        return isinstance(value, list) and all(_matches(spec["items"], item) for item in value)
+    if kind == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)
+                and spec.get("minimum", value) <= value <= spec.get("maximum", value))
+    return isinstance(value, {"string": str, "boolean": bool}[kind])
+
+
+def _described(spec: dict) -> str:
+    if spec["type"] == "array":
+        return f"a list of {spec['items']['type']}s"
+    if spec["type"] == "integer" and "minimum" in spec:
+        return f"an integer from {spec['minimum']} to {spec['maximum']}"
+    return f"a {spec['type']}"
+
+
 def policy_values(schema: dict, values: dict) -> dict:
     """The values the schema knows, typed as it says; unknown names are refused (nothing can drift)."""
     properties = schema["properties"]
@@ -109,11 +128,15 @@ def policy_values(schema: dict, values: dict) -> dict:
     for name, value in values.items():
         if value is None:
             continue
-        kind = properties[name]["type"]
-        if (kind == "boolean") != isinstance(value, bool) or (kind == "string" and not isinstance(value, str)):
-            raise click.UsageError(f"{name} must be a {kind}")
+        spec = properties[name]
+        if not _matches(spec, value):
+            raise click.UsageError(f"{name} must be {_described(spec)}")
         typed[name] = value
     return typed
+
+
+def _reg_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -> str:
@@ -129,10 +152,15 @@ def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -
         lines = ["Windows Registry Editor Version 5.00", ""]
         if forced:
             lines += [f"[{root}\\ExtensionInstallForcelist]", f'"1"="{forced[0]}"', ""]
-        lines.append(f"[{root}\\3rdparty\\extensions\\{ext_id}\\policy]")
+        key = f"{root}\\3rdparty\\extensions\\{ext_id}\\policy"
+        lines.append(f"[{key}]")
+        lists = {name: value for name, value in values.items() if isinstance(value, list)}
         for name, value in values.items():
-            lines.append(f'"{name}"=dword:{int(value):08x}' if isinstance(value, bool)
-                         else f'"{name}"="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"')
+            if name not in lists:
+                lines.append(f'"{name}"=dword:{int(value):08x}' if isinstance(value, (bool, int))
+                             else f'"{name}"={_reg_string(value)}')
+        for name, items in lists.items():  # a list is a subkey of numbered values, "1", "2", …
+            lines += ["", f"[{key}\\{name}]"] + [f'"{index}"={_reg_string(item)}' for index, item in enumerate(items, 1)]
         return "\r\n".join(lines) + "\r\n"
     payloads = [{"PayloadType": ext_id, "PayloadIdentifier": f"org.deepfakeguard.extension.{ext_id}",
                  "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"dfg-extension-{ext_id}")).upper(),
@@ -153,17 +181,22 @@ def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -
                    "(Debian's Chromium); windows: a .reg file; macos: a .mobileconfig profile.")
 @click.option("--server-url", required=True, help="The organisation's server (serverUrl).")
 @click.option("--api-key", default=None, help="A shared key for everyone (apiKey); leave out for per-person enrolment.")
+@click.option("--scan-site", "scan_sites", multiple=True, metavar="ORIGIN",
+              help="A site whose pages are scanned on load (scanAllowList), e.g. https://news.example.org; repeat for more.")
+@click.option("--scan-in-flight", type=click.IntRange(1, 6), default=None,
+              help="Checks at a time during a page scan (scanInFlight; the extension's default is 2).")
 @click.option("--allow-user-changes", is_flag=True, help="Let users change the settings (allowUserChanges).")
 @click.option("--update-url", default=None,
               help="Where Chrome fetches the packed extension's update manifest (or the Web Store's, "
                    "https://clients2.google.com/service/update2/crx); adds ExtensionInstallForcelist.")
 @click.option("--extension-id", default=EXTENSION_ID, show_default=True,
               help="The ID your packed or store copy has, if not this checkout's fixed one.")
-def policy(fmt: str, server_url: str, api_key: str | None, allow_user_changes: bool, update_url: str | None,
-           extension_id: str) -> None:
+def policy(fmt: str, server_url: str, api_key: str | None, scan_sites: tuple[str, ...], scan_in_flight: int | None,
+           allow_user_changes: bool, update_url: str | None, extension_id: str) -> None:
     """Print an admin policy that installs and configures the extension, made from its managed schema."""
     if len(extension_id) != 32 or not set(extension_id) <= set("abcdefghijklmnop"):
         raise click.UsageError(f"'{extension_id}' is not a Chrome extension ID (32 letters a–p)")
     values = policy_values(managed_schema(), {"serverUrl": server_url.rstrip("/"), "apiKey": api_key,
-                                              "allowUserChanges": allow_user_changes})
+                                              "scanAllowList": [site.rstrip("/") for site in scan_sites] or None,
+                                              "scanInFlight": scan_in_flight, "allowUserChanges": allow_user_changes})
     click.echo(render_policy(fmt, extension_id, values, update_url), nl=False)

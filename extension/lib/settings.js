@@ -26,7 +26,14 @@ export function normalizeServerUrl(text) {
   return (url.origin + url.pathname).replace(/\/+$/, "");
 }
 
-const MANAGED_KEYS = ["serverUrl", "apiKey"];
+const MANAGED_KEYS = ["serverUrl", "apiKey", "scanAllowList", "scanInFlight"];
+// What a policy value must look like to be used; anything else in managed storage is ignored.
+const MANAGED_TYPES = {
+  serverUrl: (value) => typeof value === "string" && value !== "",
+  apiKey: (value) => typeof value === "string" && value !== "",
+  scanAllowList: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
+  scanInFlight: (value) => Number.isInteger(value),
+};
 // Without any policy, Chromium answers chrome.storage.managed.get only after ~1.8 s (measured in the
 // e2e timings), and reading it on every check cost ~90 ms even with a race. So checks read a copy in
 // storage.local (MIRROR_KEY), which the service worker refreshes at install, at browser start and
@@ -63,7 +70,7 @@ async function managedStorage(waitForPolicy) {
  */
 export async function readPolicy({ waitForPolicy = false } = {}) {
   const managed = await managedStorage(waitForPolicy);
-  const values = Object.fromEntries(MANAGED_KEYS.filter((key) => typeof managed[key] === "string" && managed[key])
+  const values = Object.fromEntries(MANAGED_KEYS.filter((key) => MANAGED_TYPES[key](managed[key]))
     .map((key) => [key, managed[key]]));
   return { values, locked: managed.allowUserChanges === true ? [] : Object.keys(values) };
 }
@@ -74,7 +81,7 @@ export async function readPolicy({ waitForPolicy = false } = {}) {
  */
 export async function readSettings(options = {}) {
   const policy = await readPolicy(options);
-  const local = await chrome.storage.local.get(MANAGED_KEYS);
+  const local = await chrome.storage.local.get(["serverUrl", "apiKey"]);
   // A locked policy value wins; an unlocked one is the default under what the user saved.
   const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] || policy.values[key]);
   const serverUrl = pick("serverUrl");
@@ -85,12 +92,74 @@ export async function readSettings(options = {}) {
   } catch {
     url = String(serverUrl); // an invalid stored value fails loudly at the first request
   }
-  return { serverUrl: url, apiKey: (apiKey ?? "").trim(), locked: policy.locked };
+  return { serverUrl: url, apiKey: (apiKey ?? "").trim(),
+    locked: policy.locked.filter((key) => key === "serverUrl" || key === "apiKey") };
 }
 
 /** @param {{serverUrl: string, apiKey: string}} settings */
 export async function saveSettings({ serverUrl, apiKey }) {
   const saved = { serverUrl: normalizeServerUrl(serverUrl), apiKey: String(apiKey ?? "").trim() };
+  await chrome.storage.local.set(saved);
+  return saved;
+}
+
+// The page scan (docs/page-scan.md): chrome.storage.local `scanAllowList` (origins scanned on page
+// load) and `scanInFlight` (checks at a time), under the policy like the server settings.
+export const SCAN_IN_FLIGHT_DEFAULT = 2;
+export const SCAN_IN_FLIGHT_MAX = 6;
+
+/**
+ * A site for the allow-list in its canonical form, its origin.
+ * @param {string} text e.g. "https://news.example.org" (a path is dropped)
+ * @returns {string} e.g. "https://news.example.org"
+ * @throws {Error} with a message fit to show when it is not an http(s) address
+ */
+export function normalizeOrigin(text) {
+  const trimmed = String(text ?? "").trim();
+  let url;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new Error(`"${trimmed}" is not a site address. Write it as https://news.example.org`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error(`Only http:// and https:// sites can be scanned (got "${trimmed}").`);
+  }
+  return url.origin;
+}
+
+/** Pure: a count of checks at a time within 1..SCAN_IN_FLIGHT_MAX, the default for anything else. */
+export function clampInFlight(value) {
+  const number = Number(value);
+  return Number.isInteger(number) && number >= 1 ? Math.min(number, SCAN_IN_FLIGHT_MAX) : SCAN_IN_FLIGHT_DEFAULT;
+}
+
+/**
+ * @param {{waitForPolicy?: boolean}} options see readPolicy
+ * @returns {Promise<{allowList: string[], inFlight: number, locked: string[]}>}
+ */
+export async function readScanSettings(options = {}) {
+  const policy = await readPolicy(options);
+  const local = await chrome.storage.local.get(["scanAllowList", "scanInFlight"]);
+  const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] ?? policy.values[key]);
+  const allowList = (pick("scanAllowList") ?? []).flatMap((text) => {
+    try {
+      return [normalizeOrigin(text)];
+    } catch {
+      return []; // a malformed entry (e.g. in a policy) matches nothing
+    }
+  });
+  return { allowList, inFlight: clampInFlight(pick("scanInFlight")),
+    locked: policy.locked.filter((key) => key.startsWith("scan")) };
+}
+
+/**
+ * @param {{allowList: string[], inFlight: number}} scan allowList as typed (normalized here)
+ * @throws {Error} naming the first entry that is not a site address
+ */
+export async function saveScanSettings({ allowList, inFlight }) {
+  const saved = { scanAllowList: [...new Set(allowList.filter((text) => text.trim()).map(normalizeOrigin))],
+    scanInFlight: clampInFlight(inFlight) };
   await chrome.storage.local.set(saved);
   return saved;
 }

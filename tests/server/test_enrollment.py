@@ -95,7 +95,7 @@ def test_two_redemptions_at_once_make_one_key(instance):
 
 def test_the_policy_is_made_from_the_managed_schema():
     schema = managed_schema()
-    assert set(schema["properties"]) == {"serverUrl", "apiKey", "allowUserChanges"}
+    assert set(schema["properties"]) == {"serverUrl", "apiKey", "scanAllowList", "scanInFlight", "allowUserChanges"}
     linux = json.loads(_cli("extension", "policy", "--server-url", "https://dfg.example.org/",
                             "--update-url", "https://dfg.example.org/updates.xml").stdout)
     assert linux["ExtensionInstallForcelist"] == [f"{EXTENSION_ID};https://dfg.example.org/updates.xml"]
@@ -109,6 +109,21 @@ def test_the_policy_is_made_from_the_managed_schema():
                               "--allow-user-changes").stdout.encode())
     [settings] = [p for p in mac["PayloadContent"] if p["PayloadType"] == EXTENSION_ID]
     assert settings["serverUrl"] == "https://x.example" and settings["allowUserChanges"] is True
+
+
+def test_the_policy_carries_the_page_scan_settings():
+    linux = json.loads(_cli("extension", "policy", "--server-url", "https://x.example", "--scan-site",
+                            "https://news.example.org/", "--scan-site", "https://b.example", "--scan-in-flight", "3").stdout)
+    settings = linux["3rdparty"]["extensions"][EXTENSION_ID]
+    assert settings["scanAllowList"] == ["https://news.example.org", "https://b.example"]
+    assert settings["scanInFlight"] == 3
+    windows = _cli("extension", "policy", "--format", "windows", "--server-url", "https://x.example",
+                   "--scan-site", "https://a.example", "--scan-in-flight", "2").stdout
+    subkey = windows.split("\\policy\\scanAllowList]")[1]  # a list is a subkey of numbered values
+    assert subkey.split() == ['"1"="https://a.example"']
+    assert '"scanInFlight"=dword:00000002' in windows
+    result = CliRunner().invoke(main, ["extension", "policy", "--server-url", "https://x.example", "--scan-in-flight", "9"])
+    assert result.exit_code == 2
 
 
 def test_the_policy_refuses_what_is_not_an_extension_id():
