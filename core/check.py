@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from core import explain
 from core.crops import crop_face
 from core.faces import FaceDetector
 from core.intake import DecodedImage
@@ -24,6 +25,14 @@ NO_FACE_NOTE = ("No face was found, so the whole image was scored. The model was
 class FaceScore:
     box: tuple[int, int, int, int]   # x, y, w, h in pixels of the upright original image
     fake_probability: float
+
+
+@dataclass(frozen=True)
+class FaceExplanation:
+    box: tuple[int, int, int, int]       # as in FaceScore; the whole image for a check without a face
+    fake_probability: float
+    heatmap: explain.Heatmap
+    region: tuple[int, int, int, int]    # what the heatmap covers (x, y, w, h) in the upright original
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,29 @@ class Checker:
                           fake_probability=round(fake_probability, 6), faces=faces,
                           scope="faces" if found else "no_face", model_version=self.model.version,
                           stage_seconds=stage_seconds)
+
+    def explain(self, image: DecodedImage, face: int | None = None) -> tuple[str, list[FaceExplanation]]:
+        """Where the served model looked, per face (core/explain.py): (scope, explanations).
+
+        The faces are found and cut exactly as `check` does; `face` limits it to one of them (its index
+        in the check's faces). A check without a face explains the whole image.
+        """
+        size = self.model.info.input_size
+        found = self.faces.detect(image.rgb)[: self.max_faces]
+        crops = served_crops(image.rgb, found, size)
+        if found:
+            boxes = [_to_original(f.box, image.scale, image.width, image.height) for f in found]
+            regions = [explain.crop_region(f.box, (image.rgb.shape[1], image.rgb.shape[0]), image.scale, size)
+                       for f in found]
+        else:
+            boxes = regions = [(0, 0, image.width, image.height)]
+        chosen = range(len(crops)) if face is None else [face]
+        explained = []
+        for index in chosen:
+            heatmap = explain.occlusion_map(self.model, crops[index])
+            explained.append(FaceExplanation(boxes[index], round(heatmap.base, 6), heatmap, regions[index]))
+        return ("faces" if found else "no_face"), explained
+
 
 
 def _to_original(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:

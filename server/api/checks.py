@@ -8,7 +8,7 @@ import uuid
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core import provenance
+from core import explain, provenance
 from core.check import NO_FACE_NOTE, Assessment
 from core.intake import DecodedImage, decode_image
 from core.store import CachedCheck, Check
@@ -22,6 +22,8 @@ from server.serving import checker
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
+EXPLANATION_LEGEND = ("Where the model looked: the brighter a region, the more hiding it (blurring it) lowered this "
+                      "face's fake score. It shows what this model reacted to, not proof of what was changed.")
 
 
 def images():
@@ -176,11 +178,56 @@ def _lookup(sha256: str, model_version: str) -> CachedResult | None:
     return hit
 
 
+def _explain_flag(context) -> bool:
+    """`explain=true` as a query parameter (any body) or a form field."""
+    value = request.args.get("explain", context.get("explain") if hasattr(context, "get") else None)
+    if value is None or value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise Problem(422, "invalid-field", "Invalid field",
+                  f"'explain' is {value[:40]!r}; send explain=true to get heatmaps with the verdict, or leave it out.")
+
+
+def _face_index(check: Check) -> int | None:
+    """The `face` query parameter of an explanation: an index into the check's faces, or None for all."""
+    value = request.args.get("face")
+    if value is None or value == "":
+        return None
+    count = len(check.faces) if check.scope == "faces" else 1
+    if not value.isdigit() or int(value) >= count:
+        raise Problem(422, "invalid-field", "Invalid field",
+                      f"'face' is {value[:40]!r}; this check has {count} face{'s' if count != 1 else ''}: "
+                      f"send an index from 0 to {count - 1}, or leave it out for all of them.")
+    return int(value)
+
+
+def explanation_json(serving, image: DecodedImage, face: int | None = None) -> dict:
+    """Heatmaps of where the served model looked, per face (core/explain.py), with what they cost."""
+    started = time.perf_counter()
+    with metrics.timed("explain"):
+        scope, explained = serving.explain(image, face)
+    return {
+        "method": explain.METHOD, "model_version": serving.model.version, "scope": scope,
+        "legend": EXPLANATION_LEGEND, "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        "faces": [{"index": (face if face is not None else i) if scope == "faces" else None,
+                   "box": list(item.box), "fake_probability": item.fake_probability,
+                   "heatmap": item.heatmap.to_json(item.region)} for i, item in enumerate(explained)],
+    }
+
+
+def _decode(data: bytes) -> DecodedImage:
+    settings = current_app.config["SETTINGS"]
+    with metrics.timed("decode"):
+        return decode_image(data, settings.max_pixels, settings.max_decoded_mb * 2**20)
+
+
 @bp.post("")
 @require_key
 def create_check():
     started = time.perf_counter()
     data, context = _image_bytes()
+    wants_explanation = _explain_flag(context)
     # One checker for the whole request: a champion swapped in meanwhile answers the next one.
     serving = checker()
     sha256 = hashlib.sha256(data).hexdigest()
@@ -190,9 +237,7 @@ def create_check():
     else:
         with metrics.timed("provenance"):   # before the model, from the bytes as they came
             declared = provenance.read(data).to_json()
-        with metrics.timed("decode"):
-            settings = current_app.config["SETTINGS"]
-            image = decode_image(data, settings.max_pixels, settings.max_decoded_mb * 2**20)
+        image = _decode(data)
         assessment = serving.check(image)
         for stage, seconds in assessment.stage_seconds.items():
             metrics.observe_stage(stage, seconds)
@@ -200,7 +245,10 @@ def create_check():
     with metrics.timed("store"):
         _record(check, data, cached_from=hit.check_id if hit else None)
     metrics.CHECKS.labels(verdict=check.verdict, scope=check.scope).inc()
-    return check_json(check, cached=hit is not None), 200
+    body = check_json(check, cached=hit is not None)
+    if wants_explanation:
+        body["explanation"] = explanation_json(serving, image if hit is None else _decode(data))
+    return body, 200
 
 
 def find_check(session, check_id: str) -> Check:
@@ -221,4 +269,34 @@ def read_check(check_id: str):
         body = check_json(check, cached=session.get(CachedCheck, check.id) is not None)
         body["dispute"] = dispute_json(dispute, item)
         body["review"] = review_json(item)
+    return body
+
+
+@bp.get("/<check_id>/explanation")
+@require_key
+def explain_check(check_id: str):
+    """Heatmaps for a check made earlier, from the image the server kept and the model that made it."""
+    with store().session(durable=False) as session:
+        check = find_check(session, check_id)
+        face = _face_index(check)
+        sha256, made_by, stored_faces = check.sha256, check.model_version, check.faces
+    serving = checker()
+    if serving.model.version != made_by:
+        raise Problem(409, "model-changed", "The model has changed",
+                      f"Check {check_id} was made by model {made_by}; the server now serves "
+                      f"{serving.model.version}. Check the image again to see where the new model looked.")
+    data = images().read(sha256)
+    if data is None:
+        retention = current_app.config["SETTINGS"].image_retention_hours
+        raise Problem(409, "image-not-kept", "Image no longer held",
+                      f"The server keeps checked images for {retention:g} hours and no longer holds this one. "
+                      "Check the image again with explain=true.")
+    body = explanation_json(serving, _decode(data), face)
+    found = [entry["box"] for entry in body["faces"]] if body["scope"] == "faces" else []
+    expected = [stored_faces[i]["box"] for i in ([face] if face is not None else range(len(stored_faces)))]
+    if found != expected:   # a face detector of another version: its faces are not the check's
+        raise Problem(409, "model-changed", "The face detector has changed",
+                      f"The faces found now differ from those of check {check_id}. Check the image again "
+                      "with explain=true.")
+    body["check_id"] = check_id
     return body

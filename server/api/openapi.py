@@ -42,6 +42,43 @@ _PROVENANCE = {
     },
 }
 
+_HEATMAP = {
+    "type": "object", "required": ["method", "size", "region", "values", "peak_drop"],
+    "description": "Where the served model looked (core/explain.py): the share of the face's fake score each "
+                   "cell of its crop square held, by occlusion; scaled to its peak (1)",
+    "properties": {
+        "method": {"enum": ["occlusion"]},
+        "size": {"type": "integer", "minimum": 1, "description": "cells per side"},
+        "region": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
+                   "description": "x, y, width, height of the square the map covers, in pixels of the upright "
+                                  "image (it may reach past the image's edges, as the served crop does)"},
+        "values": {"type": "array", "items": {"type": "array", "items": {"type": "number", "minimum": 0,
+                                                                         "maximum": 1}},
+                   "description": "size rows of size values, top to bottom, left to right"},
+        "peak_drop": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "the largest fall of the fake probability when one patch was hidden"},
+    },
+}
+
+EXPLANATION = {
+    "type": "object", "required": ["method", "model_version", "scope", "legend", "elapsed_ms", "faces"],
+    "properties": {
+        "method": {"enum": ["occlusion"]},
+        "model_version": {"type": "string"},
+        "scope": {"enum": ["faces", "no_face"]},
+        "legend": {"type": "string", "description": "one line to show beside the map"},
+        "elapsed_ms": {"type": "number", "minimum": 0},
+        "check_id": {"type": "string", "description": "GET only"},
+        "faces": {"type": "array", "items": {
+            "type": "object", "required": ["index", "box", "fake_probability", "heatmap"],
+            "properties": {"index": {"type": ["integer", "null"],
+                                     "description": "the face's index in the check's faces (null: the whole "
+                                                    "image of a check without a face)"},
+                           "box": _BOX, "fake_probability": {"type": "number", "minimum": 0, "maximum": 1},
+                           "heatmap": _HEATMAP}}},
+    },
+}
+
 CHECK = {
     "type": "object",
     "required": ["id", "verdict", "fake_probability", "faces", "scope", "model_version", "image", "cached",
@@ -70,6 +107,8 @@ CHECK = {
                                   "(a valid C2PA manifest or IPTC DigitalSourceType in XMP); the model's "
                                   "fake_probability stays in the answer either way"},
         "provenance": _PROVENANCE,
+        "explanation": {"$ref": "#/components/schemas/Explanation",
+                        "description": "POST with explain=true only"},
         "dispute": {"type": ["object", "null"], "description": "GET only: your dispute of this check",
                     "properties": {"id": {"type": "string"}, "label": {"enum": ["real", "fake"]},
                                    "comment": {"type": ["string", "null"]},
@@ -100,6 +139,7 @@ SPEC = {
                             "webhookSecret": {"type": "apiKey", "in": "header", "name": WEBHOOK_SECRET_HEADER}},
         "schemas": {
             "Check": CHECK,
+            "Explanation": EXPLANATION,
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                 "detail": {"type": "string"}, "instance": {"type": ["string", "null"]}}},
@@ -124,7 +164,10 @@ SPEC = {
                 {"name": "page_url", "in": "query", "required": False, "schema": {"type": "string"},
                  "description": "with a raw image body: the page the image was on"},
                 {"name": "source_url", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "with a raw image body: where the image came from"}],
+                 "description": "with a raw image body: where the image came from"},
+                {"name": "explain", "in": "query", "required": False, "schema": {"enum": ["true", "false"]},
+                 "description": "true: add heatmaps of where the model looked (`explanation`); each face "
+                                "costs 50 scorings of its crop (a third of a second on 2 cores)"}],
             "responses": {"200": {"description": "The verdict",
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
                           **_problems(401, 413, 415, 422, 429, 503)}}},
@@ -134,6 +177,17 @@ SPEC = {
             "responses": {"200": {"description": "The check",
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Check"}}}},
                           **_problems(401, 404, 429, 503)}}},
+        "/api/v1/checks/{check_id}/explanation": {"get": {
+            "summary": "Heatmaps of where the model looked, for a check made with your key",
+            "description": "From the image the server kept (DFG_IMAGE_RETENTION_HOURS) and the model that made the "
+                           "check. 409 image-not-kept or model-changed: check the image again with explain=true.",
+            "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "face", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 0},
+                            "description": "one face (its index in the check's faces); all when left out"}],
+            "responses": {"200": {"description": "The heatmaps", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Explanation"}}}},
+                          **_problems(401, 404, 409, 422, 429, 503)}}},
         "/api/v1/checks/{check_id}/disputes": {"post": {
             "summary": "Say the verdict is wrong: stored durably (with the image) and queued for review",
             "description": "A repeat by the same key updates the same dispute. 409 image-not-kept: the server no "
