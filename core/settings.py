@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     proxy_hops: NonNegativeInt = 0                 # reverse proxies in front whose X-Forwarded-For is trusted
     client_head_timeout_seconds: PositiveFloat = 10.0   # serve's front: a request's line and headers
     client_body_timeout_seconds: PositiveFloat = 60.0   # serve's front: a request's body (10 MB at 1.4 Mbit/s)
+    # serve's front: API requests one key may have at the workers at once; more get 429 + Retry-After (0: no cap)
+    max_in_flight_per_key: NonNegativeInt = 3
     workers: PositiveInt = 2
     threads: PositiveInt = 2
     result_cache_size: NonNegativeInt = 50_000               # checks remembered by (sha256, model version); 0: off

@@ -13,7 +13,13 @@ What the front decides itself, always as problem+json:
   a byte of it is read, and before `100 Continue`);
 - a head or body not finished in time → 408;
 - more than MAX_CONNECTIONS connections, more than MAX_CONNECTIONS_PER_ADDRESS from one address,
-  or more than MAX_BUFFERED_BYTES of bodies held at once → 503 with Retry-After.
+  or more than MAX_BUFFERED_BYTES of bodies held at once → 503 with Retry-After;
+- an API request whose key already has `DFG_MAX_IN_FLIGHT_PER_KEY` requests at the workers → 429
+  `too-many-in-flight` with Retry-After: 1. gunicorn serves its queue first come, first served: a page
+  scan that sent 50 checks at once would otherwise put everyone else's check behind all 50. Capped,
+  another key's check waits behind at most that many of them. The front is one process, so the cap
+  holds across every worker; a key is told apart by a hash of its Authorization header (the front
+  does not check keys: an invented one gets its 401 from the app, under the per-address limits).
 A request gunicorn answered early (401, 415, 429) has already been read whole, so the connection
 stays usable: no client sees a dropped connection where a 429 was meant.
 
@@ -24,6 +30,7 @@ forge its address to dodge the per-address limits.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import socket
@@ -65,29 +72,44 @@ class FrontLimits:
     head_timeout_s: float
     body_timeout_s: float
     proxy_hops: int = 0           # trusted proxies in front of this one
+    max_in_flight_per_key: int = 0   # API requests one Authorization may have at the workers; 0: no cap
 
 
 class _Closed(Exception):
     """The client went away, or stayed idle past the keep-alive timeout: close without an answer."""
 
 
-def problem_bytes(refusal: Problem, path: str | None) -> bytes:
-    """A whole HTTP/1.1 response carrying an answer the front gives itself as problem+json, with
-    Connection: close (the front closes the connection after each one)."""
+def _problem_parts(refusal: Problem, path: str | None) -> tuple[dict, bytes]:
+    """The headers and problem+json body of an answer the front gives itself."""
     request_id = uuid.uuid4().hex
     body = json.dumps(problem_document(refusal.status, refusal.slug, refusal.title, refusal.detail, path,
                                        request_id, **refusal.extra)).encode()
-    reason = _REASONS.get(refusal.status, "Error")
     headers = {"Content-Type": "application/problem+json", "Content-Length": str(len(body)),
-               "Connection": "close", "X-Request-ID": request_id, "Cache-Control": "no-store",
-               "X-Content-Type-Options": "nosniff", **refusal.headers}
+               "X-Request-ID": request_id, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+               **refusal.headers}
+    return headers, body
+
+
+def problem_bytes(refusal: Problem, path: str | None) -> bytes:
+    """A whole HTTP/1.1 response carrying an answer the front gives itself as problem+json, with
+    Connection: close (the front closes the connection after each one)."""
+    headers, body = _problem_parts(refusal, path)
+    headers["Connection"] = "close"
+    reason = _REASONS.get(refusal.status, "Error")
     head = f"HTTP/1.1 {refusal.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     return head.encode("latin-1") + b"\r\n" + body
 
 
+def problem_response(refusal: Problem, path: str | None) -> tuple[h11.Response, bytes]:
+    """The same answer for a connection that stays open (the request was read whole)."""
+    headers, body = _problem_parts(refusal, path)
+    return h11.Response(status_code=refusal.status, reason=_REASONS.get(refusal.status, "Error").encode(),
+                        headers=[(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]), body
+
+
 _REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-            431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable",
-            504: "Gateway Timeout"}
+            429: "Too Many Requests", 431: "Request Header Fields Too Large", 502: "Bad Gateway",
+            503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class Front:
@@ -99,6 +121,7 @@ class Front:
         self.connections: Counter[str] = Counter()
         self.buffered = 0
         self.in_flight = 0
+        self.in_flight_per_key: Counter[str] = Counter()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -143,15 +166,27 @@ class Front:
             except h11.RemoteProtocolError as error:
                 await self._refuse(reader, writer, _malformed(error), path)
                 return
-            try:
-                self.in_flight += 1
-                response, content = await self._forward(request, body, address)
-            except Problem as refusal:
-                await self._refuse(reader, writer, refusal, path)
-                return
-            finally:
-                self.in_flight -= 1
+            key = self._caller_key(request, path)
+            if key is not None and self.in_flight_per_key[key] >= self.limits.max_in_flight_per_key:
+                # read whole, so answered on a connection that stays open, as gunicorn's own 429s are
                 self.buffered -= len(body)
+                response, content = problem_response(_too_many_in_flight(self.limits.max_in_flight_per_key), path)
+            else:
+                try:
+                    self.in_flight += 1
+                    if key is not None:
+                        self.in_flight_per_key[key] += 1
+                    response, content = await self._forward(request, body, address)
+                except Problem as refusal:
+                    await self._refuse(reader, writer, refusal, path)
+                    return
+                finally:
+                    self.in_flight -= 1
+                    self.buffered -= len(body)
+                    if key is not None:
+                        self.in_flight_per_key[key] -= 1
+                        if not self.in_flight_per_key[key]:
+                            del self.in_flight_per_key[key]
             # One write: head and body in separate small writes meet Nagle's algorithm and the
             # client's delayed ACK, 40 ms a request on a kept-alive connection.
             writer.write(conn.send(response) + (conn.send(h11.Data(data=content)) if content else b"")
@@ -267,6 +302,15 @@ class Front:
             elif isinstance(event, h11.ConnectionClosed):
                 raise ConnectionResetError("upstream closed before the end of its answer")
 
+    def _caller_key(self, request: h11.Request, path: str | None) -> str | None:
+        """Who an API request counts against for the in-flight cap (None: not capped)."""
+        if not self.limits.max_in_flight_per_key or not (path or "").startswith("/api/"):
+            return None
+        authorization = next((v for n, v in request.headers if n == b"authorization"), None)
+        if not authorization:
+            return None
+        return hashlib.sha256(authorization).hexdigest()[:24]
+
     def _upstream_headers(self, request: h11.Request, body: bytes, address: str) -> list[tuple[bytes, bytes]]:
         forwarded = [v for n, v in request.headers if n == b"x-forwarded-for"] if self.limits.proxy_hops else []
         headers = [(n, v) for n, v in request.headers
@@ -312,6 +356,13 @@ def _check_head(request: h11.Request, max_body: int) -> None:
                           f"The header field '{name.decode('latin-1')}' is over {MAX_FIELD_BYTES} bytes.")
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
             raise body_too_large(max_body)
+
+
+def _too_many_in_flight(limit: int) -> Problem:
+    return Problem(429, "too-many-in-flight", "Too many checks at once",
+                   f"Your API key already has {limit} requests being answered. Wait for one of them (or the "
+                   "Retry-After seconds) and send this one again; the server answers every key in turn.",
+                   headers={"Retry-After": "1"}, limit=limit)
 
 
 def _busy(why: str) -> Problem:

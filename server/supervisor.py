@@ -44,7 +44,8 @@ def run(host: str, port: int, settings: Settings, gunicorn_config: Path) -> int:
                                  "--bind", f"unix:{upstream}", "server:create_app()"],
                                 env=env, preexec_fn=_die_with_parent)
     limits = FrontLimits(max_body_bytes=settings.max_upload_bytes, head_timeout_s=settings.client_head_timeout_seconds,
-                         body_timeout_s=settings.client_body_timeout_seconds, proxy_hops=settings.proxy_hops)
+                         body_timeout_s=settings.client_body_timeout_seconds, proxy_hops=settings.proxy_hops,
+                         max_in_flight_per_key=settings.max_in_flight_per_key)
     try:
         return asyncio.run(_serve(listener, upstream, gunicorn, limits, f"http://{host}:{port}"))
     finally:
