@@ -1,7 +1,7 @@
 // Requests from the overlay: the worker holds the server settings and makes the calls, so the
 // page's content script never sees the API key.
 import { checkImage } from "./check-image.js";
-import { createDispute, isImageNotKept } from "../lib/api.js";
+import { createDispute, getExplanation, isImageNotKept } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { updateCheck } from "../lib/history.js";
 import { reviewText } from "../lib/present.js";
@@ -47,6 +47,19 @@ async function sendDispute({ checkId, label, comment, srcUrl, requestId }, sende
   }
 }
 
+/** "Why?" on a face box: the server's heatmap of that face, or an error fit to show. */
+async function explainFace({ checkId, face }) {
+  if (typeof checkId !== "string" || !(Number.isInteger(face) || face === null)) {
+    return { ok: false, error: describeError(new Error("the explanation needs a check and a face")) };
+  }
+  try {
+    const explanation = await getExplanation(await readSettings(), checkId, face);
+    return { ok: true, legend: explanation.legend, face: explanation.faces[0] };
+  } catch (error) {
+    return { ok: false, error: describeError(error) };
+  }
+}
+
 /** chrome.runtime.onMessage listener: returns true when it will answer asynchronously. */
 export function handleMessage(message, sender, sendResponse) {
   if (sender.id !== chrome.runtime.id) {
@@ -54,6 +67,10 @@ export function handleMessage(message, sender, sendResponse) {
   }
   if (message?.type === "dispute") {
     sendDispute(message, sender).then(sendResponse);
+    return true;
+  }
+  if (message?.type === "explain") {
+    explainFace(message).then(sendResponse);
     return true;
   }
   if (message?.type === "retry" && typeof message.srcUrl === "string" && sender.tab) {

@@ -75,6 +75,19 @@
     return { left: left - content.left, top: top - content.top, width: right - left, height: bottom - top };
   }
 
+  /**
+   * Like faceRect, not clipped to the image: where a heatmap's square goes (it may reach past the
+   * image's edges, as the server's crop does), relative to the content box.
+   */
+  function regionRect(box, imageSize, picture, content) {
+    if (!imageSize?.width || !imageSize?.height) return null;
+    const sx = picture.width / imageSize.width;
+    const sy = picture.height / imageSize.height;
+    const [x, y, w, h] = box;
+    return { left: picture.left + x * sx - content.left, top: picture.top + y * sy - content.top,
+      width: w * sx, height: h * sy };
+  }
+
   const CORNERS = ["top-left", "top-right", "bottom-left", "bottom-right"];
 
   function overlap(a, b) {
@@ -112,5 +125,5 @@
     return best;
   }
 
-  ns.geometry = { contentBox, pictureBox, faceRect, panelCorner };
+  ns.geometry = { contentBox, pictureBox, faceRect, regionRect, panelCorner };
 })();

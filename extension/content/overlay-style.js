@@ -28,6 +28,15 @@
 .tone-uncertain .face { border-style: dashed; }
 .face span { position: absolute; left: -2px; bottom: 100%; padding: 0 5px; border-radius: 3px 3px 0 0;
   background: var(--tone); color: var(--on-tone); font-size: 11px; font-weight: 600; white-space: nowrap; }
+.face .why { position: absolute; right: -2px; bottom: 100%; pointer-events: auto; padding: 0 6px;
+  border-radius: 3px 3px 0 0; border: none; background: #fff; color: var(--tone-text); font-size: 11px;
+  font-weight: 600; line-height: 16px; box-shadow: 0 0 0 1px var(--tone); }
+.face .why[aria-pressed="true"] { background: var(--tone); color: var(--on-tone); }
+.heat { position: absolute; inset: 0; overflow: hidden; }
+.heatmap { position: absolute; image-rendering: auto; }
+.explain-legend { font-size: 12px; color: #37474f; }
+.explain-legend::before { content: ""; display: inline-block; width: 44px; height: 8px; margin-right: 6px;
+  border-radius: 2px; vertical-align: middle; background: linear-gradient(90deg, rgba(255, 60, 40, .35), #ff2828, #ffff00); }
 .panel {
   position: absolute; left: 8px; top: 8px; width: max-content; min-width: 230px; max-width: 330px;
   pointer-events: auto; background: #fff; border-radius: 10px; padding: 10px 12px;

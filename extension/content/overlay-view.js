@@ -1,7 +1,8 @@
-// The overlay on one image: progress, then the verdict with face boxes and "Disagree", or an
-// error. It lives in a shadow root so the page's CSS cannot reach it. The worker sends every
+// The overlay on one image: progress, then the verdict with face boxes, "Why?" (the server's
+// heatmap of where the model looked) and "Disagree", or an error. It lives in a shadow root so the page's CSS cannot reach it. The worker sends every
 // text ready-made; this file only draws it. The host element carries the state for tests and
-// tools: data-deepfake-guard-state (checking | done | error), -verdict and -check.
+// tools: data-deepfake-guard-state (checking | done | error), -verdict, -check and -explain
+// (loading | error | the explained face's index | image).
 (() => {
   const ns = (globalThis.deepfakeGuard ??= {});
   if (ns.OverlayView) return;
@@ -24,10 +25,34 @@
     return element;
   }
 
+  const HEATMAP_PIXELS = 128; // the cells are smoothed onto a canvas this size (a browser scales a tiny one blocky)
+
+  /** A heatmap's cells as a canvas: transparent where nothing, red to yellow as a region mattered more. */
+  function heatmapCanvas({ size, values }) {
+    const cells = document.createElement("canvas");
+    cells.width = cells.height = size;
+    const cellContext = cells.getContext("2d");
+    const image = cellContext.createImageData(size, size);
+    values.flat().forEach((value, cell) => {
+      const v = Math.max(0, Math.min(1, Number(value) || 0));
+      image.data.set([255, Math.round(40 + 215 * v * v), Math.round(40 * (1 - v)), v < 0.08 ? 0 : Math.round(60 + 140 * v)],
+        cell * 4);
+    });
+    cellContext.putImageData(image, 0, 0);
+    const canvas = h("canvas", { class: "heatmap", width: HEATMAP_PIXELS, height: HEATMAP_PIXELS, "aria-hidden": "true",
+      "data-cells": size });
+    const context = canvas.getContext("2d");
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "high";
+    context.drawImage(cells, 0, 0, HEATMAP_PIXELS, HEATMAP_PIXELS);
+    return canvas;
+  }
+
   class OverlayView {
     /**
      * @param {{onClose: Function, onDispute: (label: string, comment: string) => Promise<object>,
-     *          onOpenOptions: Function, onRetry: Function}} actions
+     *          onExplain: (face: number|null) => Promise<object>, onOpenOptions: Function,
+     *          onRetry: Function}} actions
      */
     constructor(actions) {
       this.actions = actions;
@@ -40,13 +65,14 @@
         + " top: 0 !important; width: 0 !important; height: 0 !important; z-index: 2147483647 !important;";
       const shadow = this.host.attachShadow({ mode: "open" });
       this.outline = h("div", { class: "outline" });
+      this.heat = h("div", { class: "heat" });
       this.faces = h("div", { class: "faces" });
       this.panel = h("section", { class: "panel", role: "region", "aria-label": "Deepfake Guard", tabindex: "-1",
         onkeydown: (event) => this.onKey(event) });
       for (const type of CONTAINED_EVENTS) {
         this.panel.addEventListener(type, (event) => event.stopPropagation());
       }
-      this.frame = h("div", { class: "frame tone-checking" }, this.outline, this.faces, this.panel);
+      this.frame = h("div", { class: "frame tone-checking" }, this.outline, this.heat, this.faces, this.panel);
       shadow.append(h("style", { text: ns.overlayCss }), this.frame);
       document.documentElement.append(this.host);
       this.showProgress("Checking the image…");
@@ -102,6 +128,8 @@
         text: "Disagree", onclick: () => this.openDispute() });
       this.reviewLine = h("p", { class: "review", role: "status", text: display.reviewText ?? "" });
       this.reviewLine.hidden = !display.reviewText;
+      this.legend = h("p", { class: "explain-legend", role: "status" });
+      this.legend.hidden = true;
       this.fill(
         this.header(h("span", { class: "icon", "aria-hidden": "true", text: ICONS[display.tone] ?? "?" }), display.label,
           h("span", { class: "percent", title: "fake probability", text: display.percentText })),
@@ -109,7 +137,10 @@
         display.provenance && h("p", { class: `provenance provenance-${display.provenance.tone}`,
           "data-provenance": display.provenance.tone, text: display.provenance.text }),
         display.note && h("p", { class: "note", text: display.note }),
-        h("div", { class: "actions" }, this.disagreeButton),
+        h("div", { class: "actions" }, this.disagreeButton,
+          display.faces.length === 0 && h("button", { class: "why why-image", type: "button", "aria-pressed": "false",
+            title: "Where the model looked in the whole image", text: "Why?", onclick: () => this.explain(null) })),
+        this.legend,
         this.reviewLine,
         h("p", { class: "muted", text: `Model ${display.modelVersion}` }));
     }
@@ -132,15 +163,73 @@
       const geometry = this.geometry;
       if (!geometry) return;
       const rects = this.imageSize
-        ? this.faceBoxes.map((face) => ({ face, rect: ns.geometry.faceRect(face.box, this.imageSize, geometry.picture, geometry.content) }))
+        ? this.faceBoxes.map((face, index) => ({ face, index,
+          rect: ns.geometry.faceRect(face.box, this.imageSize, geometry.picture, geometry.content) }))
           .filter(({ rect }) => rect)
         : [];
-      this.faces.replaceChildren(...rects.map(({ face, rect }) => {
-        const box = h("div", { class: "face", title: `Face: ${face.percentText} fake probability` }, h("span", { text: face.percentText }));
+      this.faces.replaceChildren(...rects.map(({ face, index, rect }) => {
+        const shown = this.explained?.index === index;
+        const box = h("div", { class: "face", title: `Face: ${face.percentText} fake probability` },
+          h("span", { text: face.percentText }),
+          h("button", { class: "why", type: "button", "aria-pressed": String(shown), "data-face": index,
+            title: "Where the model looked in this face", text: "Why?", onclick: () => this.explain(index) }));
         Object.assign(box.style, { left: `${rect.left}px`, top: `${rect.top}px`, width: `${rect.width}px`, height: `${rect.height}px` });
         return box;
       }));
+      this.drawHeatmap();
       this.placePanel(rects.map(({ rect }) => rect));
+    }
+
+    /** "Why?": ask for the heatmap of one face (its index) or of the whole image (null); again hides it. */
+    async explain(index) {
+      if (this.explained?.index === index) {
+        this.hideHeatmap();
+        return;
+      }
+      this.explained = { index, heatmap: null };
+      this.host.dataset.deepfakeGuardExplain = "loading";
+      this.legend.textContent = "Asking the server where the model looked…";
+      this.legend.hidden = false;
+      this.drawFaces();
+      const answer = await this.actions.onExplain(index).catch(() => null);
+      if (this.explained?.index !== index || !this.host.isConnected) return; // hidden or replaced meanwhile
+      if (!answer?.ok) {
+        this.explained = null;
+        this.host.dataset.deepfakeGuardExplain = "error";
+        const error = answer?.error;
+        this.legend.textContent = error ? `${error.title}: ${error.message}` : "The explanation could not be loaded.";
+        this.drawFaces();
+        return;
+      }
+      this.explained = { index, heatmap: answer.face.heatmap };
+      this.host.dataset.deepfakeGuardExplain = index === null ? "image" : String(index);
+      const which = index === null ? "the whole image" : this.faceBoxes.length > 1 ? `face ${index + 1}` : "the face";
+      this.legend.textContent = `Why, for ${which}: ${answer.legend}`;
+      this.drawFaces();
+    }
+
+    hideHeatmap() {
+      this.explained = null;
+      delete this.host.dataset.deepfakeGuardExplain;
+      this.legend.hidden = true;
+      this.drawFaces();
+    }
+
+    /** The explained heatmap over its square, smoothly scaled from its cells, clipped to the image. */
+    drawHeatmap() {
+      const heatmap = this.explained?.heatmap;
+      if (!heatmap || !this.geometry) {
+        this.heat.replaceChildren();
+        return;
+      }
+      const rect = ns.geometry.regionRect(heatmap.region, this.imageSize, this.geometry.picture, this.geometry.content);
+      if (!rect) return;
+      if (this.heatCanvas?.heatmap !== heatmap) {
+        this.heatCanvas = { heatmap, element: heatmapCanvas(heatmap) };
+      }
+      const canvas = this.heatCanvas.element;
+      Object.assign(canvas.style, { left: `${rect.left}px`, top: `${rect.top}px`, width: `${rect.width}px`, height: `${rect.height}px` });
+      this.heat.replaceChildren(canvas);
     }
 
     // The panel moves to the corner that hides the least of the faces; not while the user fills in

@@ -84,6 +84,19 @@ export function getCheck(settings, checkId) {
 }
 
 /**
+ * Where the model looked: heatmaps for a check's faces, computed from the image the server kept.
+ * @param {{serverUrl: string, apiKey: string}} settings
+ * @param {string} checkId
+ * @param {number|null} face one face's index in the check's faces; null for all
+ * @returns {Promise<object>} {method, legend, faces: [{index, box, fake_probability, heatmap: {region, size, values}}]}
+ */
+export function getExplanation(settings, checkId, face = null) {
+  const query = Number.isInteger(face) ? `?face=${face}` : "";
+  return call(settings, `/api/v1/checks/${encodeURIComponent(checkId)}/explanation${query}`,
+    { timeoutMs: CHECK_TIMEOUT_MS });
+}
+
+/**
  * Tell the server the verdict is wrong.
  * @param {{serverUrl: string, apiKey: string}} settings
  * @param {string} checkId

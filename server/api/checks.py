@@ -22,8 +22,8 @@ from server.serving import checker
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
-EXPLANATION_LEGEND = ("Where the model looked: the brighter a region, the more hiding it (blurring it) lowered this "
-                      "face's fake score. It shows what this model reacted to, not proof of what was changed.")
+EXPLANATION_LEGEND = ("Brighter: hiding that part lowered the fake score more. Where this model looked, not proof "
+                      "of what was changed.")
 
 
 def images():
