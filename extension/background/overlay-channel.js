@@ -4,7 +4,7 @@
 import { presentCheck } from "../lib/present.js";
 
 // Classic scripts (content scripts cannot be ES modules), run in this order in one isolated world.
-const OVERLAY_SCRIPTS = [
+export const OVERLAY_SCRIPTS = [
   "content/geometry.js",
   "content/find-image.js",
   "content/overlay-style.js",
@@ -32,7 +32,8 @@ async function injectScripts({ tabId, frameId }) {
   }
 }
 
-async function setBadge(tabId, { text, color, title }) {
+/** The toolbar badge for this tab, where no script can show anything in the page. */
+export async function setBadge(tabId, { text, color, title }) {
   await chrome.action.setBadgeBackgroundColor({ tabId, color }).catch(() => {});
   await chrome.action.setBadgeText({ tabId, text }).catch(() => {});
   await chrome.action.setTitle({ tabId, title }).catch(() => {});

@@ -17,13 +17,14 @@
     overlay.view.close();
   }
 
-  function start(requestId, srcUrl) {
-    const image = ns.findImage(srcUrl);
+  function start(requestId, srcUrl, shownOn = null) {
+    const image = shownOn ?? ns.findImage(srcUrl);
     if (image && requestFor.has(image)) remove(requestFor.get(image));
     const view = new ns.OverlayView({
       onClose: () => remove(requestId),
       onDispute: (label, comment) => chrome.runtime.sendMessage({
         type: "dispute", checkId: view.checkId, label, comment, srcUrl, requestId }),
+      onExplain: (face) => chrome.runtime.sendMessage({ type: "explain", checkId: view.checkId, face }),
       onOpenOptions: () => chrome.runtime.sendMessage({ type: "open-options" }),
       onRetry: () => {
         remove(requestId);
@@ -39,6 +40,20 @@
     }
     overlays.set(requestId, { view, image, stopFollowing });
   }
+
+  /**
+   * The full overlay for a check that is already done (a page scan's badge), without checking again.
+   * @param {HTMLImageElement} image
+   * @param {string} srcUrl
+   * @param {{result?: object, error?: object}} answer the worker's result or error, as for one check
+   */
+  ns.showCheck = (image, srcUrl, { result, error }) => {
+    const requestId = crypto.randomUUID();
+    start(requestId, srcUrl, image);
+    const { view } = overlays.get(requestId);
+    if (result) view.showResult(result);
+    else view.showError(error);
+  };
 
   chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
     if (sender.id !== chrome.runtime.id) return false;
