@@ -4,6 +4,7 @@
 import { modelInfo, readiness, redeemEnrollment } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { DEFAULT_SERVER_URL, normalizeServerUrl, readSettings, saveSettings } from "../lib/settings.js";
+import { setUpScanSettings } from "./scan-options.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -131,6 +132,7 @@ async function main() {
   $("#enrollment").addEventListener("submit", redeem);
   $("#test").addEventListener("click", testConnection);
   $("#show-key").addEventListener("click", toggleKey);
+  await setUpScanSettings();
   document.body.dataset.loaded = "true"; // lets tests wait for the stored values
 }
 

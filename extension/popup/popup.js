@@ -5,6 +5,7 @@ import { describeError } from "../lib/error-messages.js";
 import { clearChecks, listChecks, updateCheck } from "../lib/history.js";
 import { percent, relativeTime, reviewText, verdictLabel } from "../lib/present.js";
 import { readSettings } from "../lib/settings.js";
+import { setUpScanButtons } from "./scan-buttons.js";
 
 const REFRESH_AT_MOST = 20;  // the newest ones; older reviews are refreshed as they move up
 const REFRESH_IN_PARALLEL = 4;
@@ -104,6 +105,7 @@ async function main() {
     await clearChecks();
     render([]);
   });
+  setUpScanButtons();
   const entries = await listChecks();
   render(entries);
   await refresh(entries);
