@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,7 @@ class FaceExplanation:
     fake_probability: float
     heatmap: explain.Heatmap
     region: tuple[int, int, int, int]    # what the heatmap covers (x, y, w, h) in the upright original
+    crop: np.ndarray = field(compare=False, repr=False)   # what the model scored (S×S×3)
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,12 @@ class Checker:
                           scope="faces" if found else "no_face", model_version=self.model.version,
                           stage_seconds=stage_seconds)
 
-    def explain(self, image: DecodedImage, face: int | None = None) -> tuple[str, list[FaceExplanation]]:
+    def explain(self, image: DecodedImage, faces: Sequence[int] | None = None) -> tuple[str, list[FaceExplanation]]:
         """Where the served model looked, per face (core/explain.py): (scope, explanations).
 
-        The faces are found and cut exactly as `check` does; `face` limits it to one of them (its index
-        in the check's faces). A check without a face explains the whole image.
+        The faces are found and cut exactly as `check` does; `faces` limits it to some of them (their
+        indices in the check's faces; those past the last are left out). A check without a face
+        explains the whole image.
         """
         size = self.model.info.input_size
         found = self.faces.detect(image.rgb)[: self.max_faces]
@@ -104,11 +107,12 @@ class Checker:
                        for f in found]
         else:
             boxes = regions = [(0, 0, image.width, image.height)]
-        chosen = range(len(crops)) if face is None else [face]
+        chosen = [i for i in (range(len(crops)) if faces is None else faces) if 0 <= i < len(crops)]
         explained = []
         for index in chosen:
             heatmap = explain.occlusion_map(self.model, crops[index])
-            explained.append(FaceExplanation(boxes[index], round(heatmap.base, 6), heatmap, regions[index]))
+            explained.append(FaceExplanation(boxes[index], round(heatmap.base, 6), heatmap, regions[index],
+                                             crops[index]))
         return ("faces" if found else "no_face"), explained
 
 

@@ -104,7 +104,7 @@ def occlusion_map(scorer: Scorer, crop: np.ndarray, fill: str = "mean") -> Heatm
 
 def to_grid(values: np.ndarray) -> np.ndarray:
     """An H×W map averaged into GRID×GRID cells (also how a mask is compared with a map)."""
-    image = Image.fromarray(np.asarray(values, np.float32), mode="F")
+    image = Image.fromarray(np.asarray(values, np.float32))
     return np.asarray(image.resize((GRID, GRID), Image.BOX), np.float64)
 
 

@@ -24,7 +24,7 @@ WEBHOOK_PATH = "/api/v1/labelstudio/webhook"
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 PROJECT_DESCRIPTION = "Deepfake Guard: images users disputed and checks the model was unsure about."
 # Uploaded images live in a project of their own: Label Studio takes a file upload only into a project
-# whose config has one data key, and the review config has two ($image, $page_link).
+# whose config has one data key, and the review config has three ($image, $page_link, $heatmaps).
 IMAGE_STORE_SUFFIX = " · image store"
 IMAGE_STORE_CONFIG = '<View><Image name="image" value="$image"/></View>'
 IMAGE_STORE_DESCRIPTION = ("Holds the images of the Deepfake Guard review tasks (it has no tasks itself). "
@@ -36,7 +36,7 @@ HIDDEN_COLUMNS = ["tasks:inner_id", "tasks:id", "tasks:annotations_ids", "tasks:
                   "tasks:created_at",
                   "tasks:updated_at", "tasks:updated_by", "tasks:avg_lead_time", "tasks:draft_exists",
                   "tasks:data.ext_id", "tasks:data.check_id", "tasks:data.face_scores", "tasks:data.page_link",
-                  "tasks:data.faces_text", "tasks:data.image", "tasks:data.source_url"]
+                  "tasks:data.faces_text", "tasks:data.image", "tasks:data.source_url", "tasks:data.heatmaps"]
 NUMBER_COLUMNS = {"tasks:data.fake_probability": "Number", "tasks:data.threshold": "Number"}
 
 

@@ -42,26 +42,39 @@ class FieldContext:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FieldContext:
-        registry = Registry.for_settings(settings)
-        pinned = [Path(settings.model_dir)] if settings.model_dir else []
+        folder_of = model_folders(settings)
 
         @cache
         def rule_of(version: str) -> ModelRule | None:
-            """The version's threshold and band: from the registry, else a pinned or the shipped model."""
-            folders = []
-            try:
-                folders.append(registry.folder(version))
-            except RegistryError:
-                pass
-            for folder in [*folders, *pinned, DEFAULT_MODEL_DIR]:
-                try:
-                    info = ModelInfo.read(folder)
-                except ModelError:
-                    continue
-                if info.version == version:
-                    return ModelRule(info.threshold, info.uncertain_band)
-            return None
+            folder = folder_of(version)
+            if folder is None:
+                return None
+            info = ModelInfo.read(folder)
+            return ModelRule(info.threshold, info.uncertain_band)
         return cls(rule_of, settings.review_max_reviews)
+
+
+def model_folders(settings: Settings) -> Callable[[str], Path | None]:
+    """Version → the folder of that model on this machine: the registry's, else a pinned or the shipped
+    model's (None when none of them is that version)."""
+    registry = Registry.for_settings(settings)
+    pinned = [Path(settings.model_dir)] if settings.model_dir else []
+
+    @cache
+    def folder_of(version: str) -> Path | None:
+        folders = []
+        try:
+            folders.append(registry.folder(version))
+        except RegistryError:
+            pass
+        for folder in [*folders, *pinned, DEFAULT_MODEL_DIR]:
+            try:
+                if ModelInfo.read(folder).version == version:
+                    return Path(folder)
+            except ModelError:
+                continue
+        return None
+    return folder_of
 
 
 def new_claim_token() -> str:

@@ -26,6 +26,7 @@ from core.settings import Settings
 from core.store import Check, JobState, ReviewItem, Store
 from core.store.tables import utcnow
 from feedback import outbox
+from feedback.heatmaps import TaskHeatmaps
 from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
 from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
 
@@ -102,6 +103,7 @@ class Syncer:
         self.progress = progress or log.info
         self.stop = stop or threading.Event()
         self.context = outbox.FieldContext.for_settings(settings)
+        self.heatmaps = TaskHeatmaps(settings, outbox.model_folders(settings))
 
     def project(self) -> object:
         project = self.client.find_project(self.settings.label_studio_project)
@@ -222,7 +224,7 @@ class Syncer:
             fields = outbox.current_fields(session, item, self.context)
             ext_id, known_task_id, sha256, image_format = item.ext_id, item.ls_task_id, item.image_sha256, check.format
             result, score = prediction(check.fake_probability, check.faces or [], check.width, check.height)
-            version, check_id = check.model_version, check.id
+            version, check_id, face_count = check.model_version, check.id, len(check.faces or [])
             progress = outbox.review_progress(item, self.context)
         validate_prediction(result)
 
@@ -233,7 +235,12 @@ class Syncer:
                 raise PermanentError(f"the image {sha256} is missing from the instance folder's images/kept")
             filename, content_type = upload_name(ext_id, image_format)
             image_url = self.client.upload_image(image_store_id, data, filename, content_type)
-            task_id = self.client.create_task(project_id, {"image": image_url, **fields})
+            # made once, with the task (every update keeps it: updates merge into the task data)
+            heatmap = self.heatmaps.make(data, version, face_count)
+            heatmap_url = heatmap.picture and self.client.upload_image(
+                image_store_id, heatmap.picture, upload_name(f"{ext_id}-heatmap", "jpeg")[0], "image/jpeg")
+            task_id = self.client.create_task(project_id, {"image": image_url, **fields,
+                                                           "heatmaps": heatmap.html(heatmap_url or None)})
             outcome, has_prediction = "pushed", False
         else:
             task_id, has_prediction = task.id, version in task.prediction_versions

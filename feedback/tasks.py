@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # The image beside a column with the facts, the choices and the instructions, so the choices stay in
-# view at 1400×900. `$page_link` is an HTML snippet (a link), the only way Label Studio shows one; its
-# HyperText tag is a second object tag, so images are uploaded into a separate image-store project
-# (Label Studio refuses a direct file upload when a config has more than one data key).
+# view at 1400×900; under the image, where the model looked (`$heatmaps`, feedback/heatmaps.py).
+# `$page_link` is an HTML snippet (a link), the only way Label Studio shows one; its HyperText tag is a
+# second object tag, so images are uploaded into a separate image-store project (Label Studio refuses
+# a direct file upload when a config has more than one data key).
 LABEL_CONFIG = """<View>
   <Style>
     .dfg-row { display: flex; gap: 16px; align-items: flex-start; }
@@ -30,6 +31,7 @@ LABEL_CONFIG = """<View>
   <View className="dfg-row">
     <View className="dfg-image">
       <Image name="image" value="$image" zoom="true" zoomControl="true" maxHeight="640px"/>
+      <HyperText name="heatmaps" value="$heatmaps" inline="true"/>
     </View>
     <View className="dfg-side">
       <Header value="$why" size="4"/>

@@ -206,7 +206,7 @@ def explanation_json(serving, image: DecodedImage, face: int | None = None) -> d
     """Heatmaps of where the served model looked, per face (core/explain.py), with what they cost."""
     started = time.perf_counter()
     with metrics.timed("explain"):
-        scope, explained = serving.explain(image, face)
+        scope, explained = serving.explain(image, None if face is None else [face])
     return {
         "method": explain.METHOD, "model_version": serving.model.version, "scope": scope,
         "legend": EXPLANATION_LEGEND, "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -63,6 +63,12 @@ def test_reviewer_labels_a_dispute_in_the_label_studio_ui(deployment, playwright
         page.mouse.click(fake["x"] + fake["width"] / 2, fake["y"] + fake["height"] / 2)
         assert radios["Fake"].is_checked() and not radios["Real"].is_checked()   # a second click keeps it
         page.screenshot(path=str(SCREENSHOTS / "review-task-chosen.png"))
+        # where the model looked: the face's crop with its heatmap, under the image, decoded and shown
+        heatmap = page.locator('img[alt^="Heatmaps, left to right: face 1: fake score"]')
+        heatmap.scroll_into_view_if_needed()
+        assert heatmap.is_visible() and heatmap.evaluate("image => image.naturalWidth") == 160
+        page.locator("p").filter(has_text="Where the model looked: brighter").first.wait_for()
+        page.screenshot(path=str(SCREENSHOTS / "review-task-heatmap.png"), full_page=True)
         submit.click()
         deadline = time.monotonic() + 30
         while not raw_task(deployment, task.id)["annotations"] and time.monotonic() < deadline:
