@@ -21,7 +21,7 @@ def test_the_config_has_our_controls_and_no_default_choice():
 
     root = ElementTree.fromstring(LABEL_CONFIG)
     objects = [e for e in root.iter() if e.tag in ("Image", "HyperText", "Text", "Audio", "Video")]
-    assert [e.get("value") for e in objects] == ["$image", "$page_link"]   # uploads go to the image store
+    assert [e.get("value") for e in objects] == ["$image", "$heatmaps", "$page_link"]   # uploads go to the image store
     assert config_controls() == {"label": ("choices", "image", frozenset({"Real", "Fake", "Can't tell"})),
                                  "faces": ("rectanglelabels", "image", frozenset({"Face"}))}
     [choices] = root.iter("Choices")
