@@ -15,6 +15,7 @@ API_KEY = "e2e-key-0123456789"
 # Small enough that a test image can exceed it (413), large enough for every other test image.
 MAX_UPLOAD_BYTES = 1_500_000
 CLICK_TO_OVERLAY: list[tuple[str, float, float]] = []  # label, to progress, to result
+PAGE_SCAN: list[tuple[str, dict]] = []  # label, figures of one page scan (tests/e2e/test_page_scan.py)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -35,6 +36,12 @@ def pytest_terminal_summary(terminalreporter):
         results = sorted(result for _, _, result in CLICK_TO_OVERLAY)
         terminalreporter.write_line(f"{'median / max to result':<44} {'':9} {results[len(results) // 2] * 1000:7.0f} ms"
                                     f" / {results[-1] * 1000:.0f} ms")
+
+
+    if PAGE_SCAN:
+        terminalreporter.section("page scans")
+        for label, figures in PAGE_SCAN:
+            terminalreporter.write_line(f"{label}: " + ", ".join(f"{name} {value}" for name, value in figures.items()))
 
 
 @pytest.fixture

@@ -95,14 +95,16 @@ class VirtualScreen:
             time.sleep(0.05)
         time.sleep(0.3)  # let it finish drawing and take the keyboard
 
-    def choose_extension_item(self) -> float:
-        """Pick our item in the open image menu, by keyboard; returns the time of the choice.
+    def choose_extension_item(self, position: int = 0) -> float:
+        """Pick one of our items in the open image menu, by keyboard; returns the time of the choice.
 
-        Chromium's image menu ends with the extension items, a separator, then "Inspect": Up from
-        the bottom reaches "Inspect" first, then our item (the only extension item in this profile).
+        Chromium's image menu ends with the extension's entry, a separator, then "Inspect": Up from
+        the bottom reaches "Inspect" first, then our entry. With more than one item on images (here
+        "Check image for deepfake", then "Check all images on this page") Chromium puts them in a
+        "Deepfake Guard" submenu: Right opens it on its first item, Down moves to the next.
         native-menu.png in test-artifacts/screenshots shows the menu if this ever changes.
         """
-        for key in ("Up", "Up"):
+        for key in ("Up", "Up", "Right", *["Down"] * position):
             self.xdotool("key", key)
             time.sleep(0.15)
         chosen = time.perf_counter()
