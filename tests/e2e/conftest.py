@@ -36,8 +36,6 @@ def pytest_terminal_summary(terminalreporter):
         results = sorted(result for _, _, result in CLICK_TO_OVERLAY)
         terminalreporter.write_line(f"{'median / max to result':<44} {'':9} {results[len(results) // 2] * 1000:7.0f} ms"
                                     f" / {results[-1] * 1000:.0f} ms")
-
-
     if PAGE_SCAN:
         terminalreporter.section("page scans")
         for label, figures in PAGE_SCAN:
