@@ -210,7 +210,7 @@ def test_scan_waits_out_429s_and_still_badges_every_image(extension, limited_ser
     assert any(entry.get("path") == "/api/v1/checks" and entry.get("status") == 429 for entry in logged), \
         "the server's log shows no 429"
     assert sorted(badge["checkId"] for badge in badges(page)) == expected_badges(layout, checks, layout.eager_paths)
-    PAGE_SCAN.append(("14 images above the fold, 3 checks/s per key, 4 in flight", {
+    PAGE_SCAN.append(("16 images above the fold (14 URLs), 3 checks/s per key, 4 in flight", {
         "checked": len(checks), "429s": int(shown["rateLimited"]), "scan start to all badges": f"{seconds:.1f} s"}))
 
 
