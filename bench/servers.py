@@ -128,8 +128,9 @@ def start_ours(name: str, folder: Path, workers: int, threads: int, runtime_thre
     port = free_port()
     env = dict(os.environ, DFG_INSTANCE_DIR=str(folder / "instance"), DFG_WORKERS=str(workers),
                DFG_THREADS=str(threads), DFG_RUNTIME_THREADS=str(runtime_threads), DFG_API_KEYS=api_key or "",
-               # the benchmark sends far more than one user would: no rate limits (empty = none)
-               DFG_RATE_LIMIT_PER_KEY="", DFG_RATE_LIMIT_PER_ADDRESS="")
+               # the benchmark sends far more than one user would: no rate limits (empty = none), and
+               # one key may have any number of requests in flight (0 = no cap)
+               DFG_RATE_LIMIT_PER_KEY="", DFG_RATE_LIMIT_PER_ADDRESS="", DFG_MAX_IN_FLIGHT_PER_KEY="0")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(extra_env or {})
     command = [str(Path(sys.executable).with_name("deepfake-guard")), "serve", "--host", "127.0.0.1",

@@ -25,8 +25,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from core.crops import MAX_ENLARGEMENT, face_square
-from core.orientation import canonical_orientation
-from core.served_model import Scorer, reencode_jpeg
+from core.served_model import Scorer
 
 METHOD = "occlusion"
 GRID = 16                 # the map's cells per side
@@ -70,23 +69,20 @@ def occlusion_map(scorer: Scorer, crop: np.ndarray, fill: str = "mean") -> Heatm
     """The occlusion map of one served crop (S×S×3 uint8, as cut by core.crops.crop_face); `fill` is
     what replaces a hidden patch (FILLS).
 
-    Scores 1 + PATCHES² variants of the crop through the served scorer's network and head, after the
-    same data rule it serves with (the orientation is decided once, on the crop as cut).
+    Scores 1 + PATCHES² variants of the crop through the served scorer (Scorer.score_variants: the
+    orientation is decided once, on the crop as cut; each variant gets the rest of the data rule).
     """
-    crop = np.asarray(crop, np.uint8)
     size = crop.shape[0]
-    oriented = canonical_orientation(crop[None])[0] if scorer.rule.canonical_orientation else crop
-    mirrored = not np.array_equal(oriented, crop)
-    filler = _filler(oriented, fill)
     patches = _patches(size)
-    variants = np.repeat(oriented[None], 1 + len(patches), axis=0)
-    for index, (top, left, side) in enumerate(patches, start=1):
-        variants[index, top:top + side, left:left + side] = filler[top:top + side, left:left + side]
-    # the rule's other steps (the JPEG re-encode), without turning the occluded crops again
-    rule = scorer.rule
-    if rule.reencode_quality:
-        variants = reencode_jpeg(variants, rule.reencode_quality)
-    scores = scorer.score_prepared(variants)
+
+    def occluded(oriented: np.ndarray) -> np.ndarray:
+        filler = _filler(oriented, fill)
+        variants = np.repeat(oriented[None], 1 + len(patches), axis=0)
+        for index, (top, left, side) in enumerate(patches, start=1):
+            variants[index, top:top + side, left:left + side] = filler[top:top + side, left:left + side]
+        return variants
+
+    scores, mirrored = scorer.score_variants(crop, occluded)
     logits = _logit(scores)
     drops = np.maximum(0.0, logits[0] - logits[1:])
     heat, cover = np.zeros((size, size)), np.zeros((size, size))

@@ -9,13 +9,15 @@ crops in one fixed order:
 
 Serving, `evaluate`, the threshold and band calibration, the landmark head's fit, the retraining gate
 and the benchmarks all score through `Scorer.fake_probabilities` (tests/contract/test_one_scoring_path.py
-checks each of them against the served scores, bit for bit). No other code composes preprocessing.
+checks each of them against the served scores, bit for bit); explanations (core/explain.py) score
+edited copies of a crop through `Scorer.score_variants`. No other code composes preprocessing.
 No TensorFlow here: ONNX Runtime, LiteRT and numpy only.
 """
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,11 +90,15 @@ class DataRule:
         if crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
             raise ValueError(f"expected N×{size}×{size}×3 crops, got {crops.shape}")
         crops = np.clip(crops, 0, 255).astype(np.uint8, copy=False)
-        if self.canonical_orientation:
-            crops = canonical_orientation(crops)
-        if self.reencode_quality:
-            crops = reencode_jpeg(crops, self.reencode_quality)
-        return crops
+        return self.finish(self.orient(crops))
+
+    def orient(self, crops: np.ndarray) -> np.ndarray:
+        """Step 1 alone (uint8 crops); only prepare and Scorer.score_variants compose the steps."""
+        return canonical_orientation(crops) if self.canonical_orientation else crops
+
+    def finish(self, crops: np.ndarray) -> np.ndarray:
+        """Step 2 alone (uint8 crops)."""
+        return reencode_jpeg(crops, self.reencode_quality) if self.reencode_quality else crops
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,19 @@ class Scorer:
             N fake probabilities in [0, 1].
         """
         return self.score_prepared(self.prepare(crops))
+
+    def score_variants(self, crop: np.ndarray, make: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, bool]:
+        """Scores of variants of one crop, as served: `make` gets the crop turned to its served orientation
+        and returns N variants of it (the first usually the crop itself), which get the rest of the data
+        rule (the re-encode), the network and the head. How an explanation asks what parts matter.
+
+        Returns:
+            (N scores, whether the orientation mirrored the crop: `make`'s coordinates are mirrored then)
+        """
+        crop = np.clip(np.asarray(crop), 0, 255).astype(np.uint8)
+        oriented = self.rule.orient(crop[None])[0]
+        variants = np.asarray(make(oriented), np.uint8)
+        return self.score_prepared(self.rule.finish(variants)), not np.array_equal(oriented, crop)
 
     def features(self, crops: np.ndarray) -> np.ndarray:
         """The backbone features of crops as served (a backbone model's head input; models/detector.py)."""

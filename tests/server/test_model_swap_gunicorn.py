@@ -19,7 +19,8 @@ PICKUP_TIMEOUT_S = 60
 
 @pytest.mark.slow
 def test_every_gunicorn_worker_picks_up_the_champion(tmp_path):
-    server = start_server(tmp_path / "server", API_KEY, workers="2", threads="2")
+    # four clients hammer with one key: no cap on its requests in flight (the cap is tested in test_scan_fairness)
+    server = start_server(tmp_path / "server", API_KEY, workers="2", threads="2", max_in_flight_per_key="0")
     try:
         registry = Registry.for_instance(server.instance_dir)
         register_copy(registry, "swap-v1", tmp_path)
