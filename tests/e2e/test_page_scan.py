@@ -149,6 +149,16 @@ def test_scan_checks_each_distinct_image_once_and_badges_match_the_server(extens
     assert page.locator(f"{OVERLAY} button.disagree").is_visible()
     assert len(stored_checks(dfg_server, page_url)) == len(checks)
 
+    # While the scan is on, an image added to the page (infinite scroll) is checked too.
+    site.add("/more/face.jpg", jpeg(astronaut(), quality=54), "image/jpeg")
+    page.evaluate("""() => { const image = new Image(300, 300); image.src = '/more/face.jpg';
+        document.getElementById('end').append(image); }""")
+    wait_until_checked(page, len(layout.checked_paths) + 1)
+    checked_on_the_page = len(checks)
+    checks = stored_checks(dfg_server, page_url)
+    assert len(checks) == checked_on_the_page + 1
+    assert site.url("/more/face.jpg") in {check["source_url"] for check in checks}
+
     # Stop: an image added afterwards is never sent.
     page.locator(f"{SCAN} .chip button.stop").click()
     expect(page.locator(SCAN)).to_have_attribute("data-scan-state", "stopped")
@@ -165,7 +175,8 @@ def test_scan_checks_each_distinct_image_once_and_badges_match_the_server(extens
     assert int(shown["deduplicatedByUrl"]) == 2 and int(shown["deduplicatedByBytes"]) == 2
     assert int(shown["errors"]) == 0
     PAGE_SCAN.append(("30-image page (scan from the popup)", {
-        "images on the page": images_on_page, "checked (server requests)": len(checks), "distinct URLs": int(shown["found"]),
+        "images on the page": images_on_page, "checked (server requests)": checked_on_the_page,
+        "distinct URLs": int(shown["found"]),
         "deduplicated by URL": int(shown["deduplicatedByUrl"]), "by bytes": int(shown["deduplicatedByBytes"]),
         "skipped tiny": int(shown["skippedTiny"]), "429s": int(shown["rateLimited"]),
         "scan start to all badges above the fold": f"{to_all_badges:.1f} s",
