@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.browser import OVERLAY, SCREENSHOTS, Extension, launch, wait_for_overlay
 from tests.e2e.pages import open_photo_page
+from tests.images import astronaut, jpeg
 
 pytestmark = pytest.mark.e2e
 POLICY_DIR = Path("/etc/chromium/policies/managed")     # Debian's Chromium reads its policies here
@@ -108,3 +109,22 @@ def test_an_enrolment_code_gives_a_key_of_ones_own_and_revoking_it_is_explained(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "overlay-key-revoked.png"))
     assert json.loads(POLICY_FILE.read_text())["3rdparty"]["extensions"]   # the policy stayed in place
+
+
+def test_the_policy_sets_and_locks_the_page_scan_settings(policy, dfg_server, site):
+    extension = policy(dfg_server, "--server-url", dfg_server.url, "--api-key", dfg_server.api_key,
+                       "--scan-site", site.origin, "--scan-in-flight", "3")
+    site.add("/photo.jpg", jpeg(astronaut(), quality=53), "image/jpeg")
+    site.add("/", '<h1>Intranet news</h1><img id="photo" src="/photo.jpg" width="300" height="300">')
+
+    page = extension.context.new_page()
+    page.goto(site.url("/"))                 # on the policy's list: scanned as it loads, nobody asked
+    page.wait_for_function("""() => { const host = document.querySelector('deepfake-guard-scan');
+        return host && host.dataset.found === '1' && host.dataset.checked === '1'; }""", timeout=30_000)
+
+    options = extension.open_page("options")
+    options.locator("body[data-loaded]").wait_for(state="attached")
+    assert options.locator("#scan-in-flight").is_disabled() and options.locator("#scan-in-flight").input_value() == "3"
+    assert options.locator("#scan-allow-list").is_disabled()
+    assert options.locator("#scan-allow-list").input_value() == site.origin
+    assert options.locator("#scan-managed-note").is_visible() and options.locator("#scan-save").is_hidden()
