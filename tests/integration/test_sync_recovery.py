@@ -32,7 +32,7 @@ def test_task_created_before_a_crash_is_found_not_duplicated(deployment):
     context = FieldContext.for_settings(Settings(instance_dir=deployment.folder / "instance"))
     with deployment.store.session() as session:   # the task exactly as the lost push would have made it
         fields = current_fields(session, _item(deployment, check["image"]["sha256"]), context)
-    made = deployment.ls_client.create_task(project_id, {"image": url, **fields})
+    made = deployment.ls_client.create_task(project_id, {"image": url, **fields, "heatmaps": ""})
     result = run_cli(deployment.env, "sync")
     assert result.returncode == 0 and "pushed 0," in result.stdout and "1 already in Label Studio" in result.stdout
     [task] = deployment.tasks()
