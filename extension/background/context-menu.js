@@ -1,6 +1,7 @@
 // The context-menu items. Menus persist across worker restarts, so they are made once per
-// install or update (after removing the old ones: creating an existing id is an error). With two
-// items on images, Chrome shows them in a "Deepfake Guard" submenu.
+// install or update (after removing the old ones: creating an existing id is an error). The scan
+// item is on the page's menu only: with two items on images, Chrome would fold them into a
+// "Deepfake Guard" submenu and checking one image, the main action, would take one more step.
 
 export const MENU_ITEM_ID = "check-image";
 export const SCAN_MENU_ITEM_ID = "scan-page";
@@ -15,7 +16,7 @@ export async function createContextMenu() {
   chrome.contextMenus.create({
     id: SCAN_MENU_ITEM_ID,
     title: "Check all images on this page",
-    contexts: ["page", "image"],
+    contexts: ["page"],
     documentUrlPatterns: ["http://*/*", "https://*/*"], // never offered where a scan is refused anyway
   });
 }

@@ -43,7 +43,8 @@ def test_menu_click_sends_the_image_bytes_and_shows_the_servers_verdict(extensio
         x, y, w, h = face["box"]
         expected = {"x": photo["x"] + x * scale, "y": photo["y"] + y * scale, "width": w * scale, "height": h * scale}
         assert drawn.nth(index).bounding_box() == pytest.approx(expected, abs=1.5)
-        assert drawn.nth(index).inner_text() == percent(face["fake_probability"])
+        assert drawn.nth(index).locator("span").inner_text() == percent(face["fake_probability"])
+        assert drawn.nth(index).locator("button.why").inner_text() == "Why?"
 
     # The worker fetched the image itself: no Referer, so the page's address did not leak to the image host.
     worker_requests = [seen for seen in site.seen("/astronaut.jpg") if "Referer" not in seen.headers]

@@ -95,16 +95,15 @@ class VirtualScreen:
             time.sleep(0.05)
         time.sleep(0.3)  # let it finish drawing and take the keyboard
 
-    def choose_extension_item(self, position: int = 0) -> float:
-        """Pick one of our items in the open image menu, by keyboard; returns the time of the choice.
+    def choose_extension_item(self, ups: int = 2) -> float:
+        """Pick our item in the open menu, by keyboard; returns the time of the choice.
 
-        Chromium's image menu ends with the extension's entry, a separator, then "Inspect": Up from
-        the bottom reaches "Inspect" first, then our entry. With more than one item on images (here
-        "Check image for deepfake", then "Check all images on this page") Chromium puts them in a
-        "Deepfake Guard" submenu: Right opens it on its first item, Down moves to the next.
+        Chromium's image menu ends with the extension items, a separator, then "Inspect": Up from
+        the bottom reaches "Inspect" first, then our item (the only extension item on images). The
+        page's menu ends with ours, a separator, "View page source" and "Inspect": three Ups there.
         native-menu.png in test-artifacts/screenshots shows the menu if this ever changes.
         """
-        for key in ("Up", "Up", "Right", *["Down"] * position):
+        for key in ["Up"] * ups:
             self.xdotool("key", key)
             time.sleep(0.15)
         chosen = time.perf_counter()
