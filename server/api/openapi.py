@@ -249,7 +249,8 @@ SPEC = {
                             "responses": {"200": {"description": "ready"}, **_problems(503)}}},
         "/metrics": {"get": {
             "summary": "Prometheus metrics of every worker",
-            "description": "Text exposition: dfg_check_stage_seconds{stage=cache|decode|faces|crops|model|store}, "
+            "description": "Text exposition: dfg_check_stage_seconds{stage=cache|provenance|decode|faces|crops|model|"
+                           "store|explain}, "
                            "dfg_http_request_duration_seconds{method,endpoint,status}, "
                            "dfg_result_cache_lookups_total{result=hit|miss}, dfg_checks_total{verdict,scope}, "
                            "dfg_review_queue_depth{state=queued|in_review}. With DFG_METRICS_TOKEN set, send it "
