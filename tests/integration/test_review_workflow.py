@@ -146,3 +146,32 @@ def test_restarts_and_lost_tasks_lose_no_review_work(deployment, figures):
     figures(f"review restart: states before {sorted(before.items())}; after kill -9 + restart ({restart_seconds:.0f} s) "
             f"{sorted(after.items())}; tasks {len(tasks_before)} → {len(tasks_after)} (the queued one pushed); "
             f"deleted task → 1 re-pushed; new project → 3 re-pushed, 2 reviewed kept here")
+
+
+def test_a_project_of_the_version_before_heatmaps_is_upgraded_in_place(deployment):
+    """A project made before review tasks showed heatmaps: its old tasks lack `$heatmaps`. The sync keeps
+    pushing into it as it is; `labelstudio setup --update-config` replaces the config over the old tasks."""
+    from feedback.tasks import LABEL_CONFIG
+
+    old_config = LABEL_CONFIG.replace('<HyperText name="heatmaps" value="$heatmaps" inline="true"/>', "")
+    assert old_config != LABEL_CONFIG
+    project = deployment.ls_client.sdk.projects.create(title=deployment.title, label_config=old_config)
+    old = check_on_page(deployment, jpeg(astronaut(), quality=81), "https://example.com/a")
+    dispute(deployment, old, "fake")
+    assert run_cli(deployment.env, "sync").returncode == 0          # pushed into the old config as it is
+    old_task = task_of(deployment, old)
+    deployment.ls_client.http.patch(f"/api/tasks/{old_task.id}", json={"data": {
+        key: value for key, value in raw_task(deployment, old_task.id)["data"].items() if key != "heatmaps"}})
+    assert "heatmaps" not in raw_task(deployment, old_task.id)["data"]       # as the version before made it
+
+    result = run_cli(deployment.env, "labelstudio", "setup", "--update-config")
+    assert result.returncode == 0, result.stderr
+    assert "labeling config updated" in result.stdout
+    assert deployment.ls_client.sdk.projects.get(project.id).label_config.split() == LABEL_CONFIG.split()
+    new = check_on_page(deployment, jpeg(astronaut(), quality=79), "https://example.com/b")
+    dispute(deployment, new, "real")
+    assert run_cli(deployment.env, "sync").returncode == 0
+    assert raw_task(deployment, task_of(deployment, new).id)["data"]["heatmaps"].startswith("<p")
+    answer(deployment, old_task.id, "Fake", reviewer(deployment, "old"))   # the old task is still reviewable
+    assert run_cli(deployment.env, "sync").returncode == 0
+    assert review_of(deployment, old)["status"] == "relabeled"
