@@ -32,6 +32,7 @@ GRID = 16                 # the map's cells per side
 PATCHES = 7               # patch positions per side (patch = 2 × stride, stride = size / (PATCHES + 1))
 BLUR_RADIUS = 6.0         # Gaussian blur of the occluding copy, pixels at the 256 px crop size
 FILLS = ("mean", "blur")
+LEGEND = "Brighter: hiding that part lowered the fake score more. Where this model looked, not proof of what was changed."
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from core.check import Checker, FaceExplanation
+from core.explain import LEGEND
 from core.faces import FaceDetector
 from core.intake import decode_image
 from core.served_model import ModelError, ServedModel
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 MAX_FACES = 4        # faces shown per task
 PICTURE = 160        # pixels per side of each face's picture
 GAP = 6
-LEGEND = ("Where the model looked: brighter = hiding that part lowered the fake score more. It shows what "
-          "the model reacted to, not proof of an edit.")
 
 
 def heat_colours(values: np.ndarray) -> np.ndarray:
@@ -63,9 +62,10 @@ class TaskHeatmap:
 
     def html(self, url: str | None) -> str:
         """The `$heatmaps` snippet, with the picture stored in Label Studio at `url`."""
-        parts = [f'<p style="font-size:12px;margin:2px 0">{html.escape(LEGEND)}</p>'] if url else []
+        parts = []
         if url:
-            parts.append(f'<img src="{html.escape(url, quote=True)}" alt="{html.escape(self.captions, quote=True)}" '
+            parts.append(f'<p style="font-size:12px;margin:2px 0">Where the model looked. {html.escape(LEGEND)}</p>'
+                         f'<img src="{html.escape(url, quote=True)}" alt="{html.escape(self.captions, quote=True)}" '
                          'style="max-width:100%"/>')
         parts.append(f'<p style="font-size:12px;margin:2px 0">{html.escape(self.captions)}</p>')
         return "".join(parts)

@@ -22,8 +22,6 @@ from server.serving import checker
 
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
-EXPLANATION_LEGEND = ("Brighter: hiding that part lowered the fake score more. Where this model looked, not proof "
-                      "of what was changed.")
 
 
 def images():
@@ -209,7 +207,7 @@ def explanation_json(serving, image: DecodedImage, face: int | None = None) -> d
         scope, explained = serving.explain(image, None if face is None else [face])
     return {
         "method": explain.METHOD, "model_version": serving.model.version, "scope": scope,
-        "legend": EXPLANATION_LEGEND, "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        "legend": explain.LEGEND, "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
         "faces": [{"index": (face if face is not None else i) if scope == "faces" else None,
                    "box": list(item.box), "fake_probability": item.fake_probability,
                    "heatmap": item.heatmap.to_json(item.region)} for i, item in enumerate(explained)],

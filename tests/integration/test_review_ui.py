@@ -67,7 +67,7 @@ def test_reviewer_labels_a_dispute_in_the_label_studio_ui(deployment, playwright
         heatmap = page.locator('img[alt^="Heatmaps, left to right: face 1: fake score"]')
         heatmap.scroll_into_view_if_needed()
         assert heatmap.is_visible() and heatmap.evaluate("image => image.naturalWidth") == 160
-        page.locator("p").filter(has_text="Where the model looked: brighter").first.wait_for()
+        page.locator("p").filter(has_text="Where the model looked. Brighter").first.wait_for()
         page.screenshot(path=str(SCREENSHOTS / "review-task-heatmap.png"), full_page=True)
         submit.click()
         deadline = time.monotonic() + 30
