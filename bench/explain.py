@@ -31,8 +31,9 @@ from PIL import Image
 
 import models
 from core.crops import crop_face
-from core.explain import GRID, _logit, occlusion_map, to_grid
+from core.explain import GRID, occlusion_map, to_grid
 from core.faces import FaceDetector
+from core.landmark_head import logit
 from core.served_model import ServedModel
 from models.data import find_splits
 from models.prepare import Preparer
@@ -74,7 +75,7 @@ def _normalised(cells: np.ndarray) -> np.ndarray:
     return cells / peak if peak > 0 else cells
 
 
-def _hidden(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
+def hidden(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """The crop with the given GRID×GRID cells filled with its mean colour."""
     size = crop.shape[0]
     out = crop.copy()
@@ -86,13 +87,15 @@ def _hidden(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return out
 
 
-def _deletion(model: ServedModel, crop: np.ndarray, cells: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """Fall of the served fake logit with the map's top cells hidden, and with as many random cells hidden."""
+def deletion_falls(model: ServedModel, crop: np.ndarray, cells: np.ndarray,
+                   rng: np.random.Generator) -> tuple[float, float]:
+    """Fall of the served fake logit with the map's top quarter of cells hidden, and with as many random
+    cells hidden (the deletion test; also tests/behaviour/test_explanations.py)."""
     count = round(TOP_FRACTION * GRID * GRID)
     top = np.argsort(-cells.reshape(-1), kind="stable")[:count]
     random = rng.choice(GRID * GRID, count, replace=False)
-    scores = model.fake_probabilities(np.stack([crop, _hidden(crop, top), _hidden(crop, random)]))
-    logits = _logit(scores)
+    scores = model.fake_probabilities(np.stack([crop, hidden(crop, top), hidden(crop, random)]))
+    logits = logit(scores)
     return float(logits[0] - logits[1]), float(logits[0] - logits[2])
 
 
@@ -132,7 +135,7 @@ def self_blended(model: ServedModel, data: Path, count: int, gradient: GradientM
                 peak = np.unravel_index(np.argmax(cells), cells.shape)
                 rows[name]["peak"].append(float(mask[peak] > 0.5))
                 if name != "uniform map":
-                    top, random = _deletion(model, crop, cells, rng)
+                    top, random = deletion_falls(model, crop, cells, rng)
                     rows[name]["top"].append(top)
                     rows[name]["random"].append(random)
     return {"rows": rows, "flagged": np.asarray(flagged), "area": float(np.mean(areas)), "count": len(areas)}

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from core.crops import MAX_ENLARGEMENT, face_square
+from core.landmark_head import logit
 from core.served_model import Scorer
 
 METHOD = "occlusion"
@@ -44,11 +45,6 @@ class Heatmap:
     def to_json(self, region: tuple[int, int, int, int]) -> dict:
         return {"method": METHOD, "size": GRID, "region": list(region),
                 "values": np.round(self.values, 3).tolist(), "peak_drop": round(self.peak_drop, 4)}
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
-    return np.log(p) - np.log1p(-p)
 
 
 def _patches(size: int) -> list[tuple[int, int, int]]:
@@ -84,7 +80,7 @@ def occlusion_map(scorer: Scorer, crop: np.ndarray, fill: str = "mean") -> Heatm
         return variants
 
     scores, mirrored = scorer.score_variants(crop, occluded)
-    logits = _logit(scores)
+    logits = logit(scores)
     drops = np.maximum(0.0, logits[0] - logits[1:])
     heat, cover = np.zeros((size, size)), np.zeros((size, size))
     for drop, (top, left, side) in zip(drops, patches):

@@ -191,8 +191,13 @@ class LandmarkHead:
         return soft_or(cnn_probabilities, self.logits(crops))
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 − p)) of probabilities, clipped to [1e-7, 1 − 1e-7] first."""
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
 def soft_or(cnn_probabilities: np.ndarray, head_logits: np.ndarray) -> np.ndarray:
     """sigmoid(logaddexp(logit(p), head)): at least either; equal to p where head is -inf."""
-    p = np.clip(np.asarray(cnn_probabilities, np.float64), 1e-7, 1 - 1e-7)
-    combined = np.logaddexp(np.log(p) - np.log1p(-p), np.asarray(head_logits, np.float64))
+    combined = np.logaddexp(logit(cnn_probabilities), np.asarray(head_logits, np.float64))
     return 1.0 / (1.0 + np.exp(-combined))

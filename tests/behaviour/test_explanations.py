@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 import models
-from core.explain import GRID, _logit, occlusion_map, to_grid
+from bench.explain import deletion_falls
+from core.explain import GRID, occlusion_map, to_grid
 from core.served_model import DataRule, Scorer, ServedModel
 from models.synthetic import sample_photos
 
@@ -68,26 +69,13 @@ def self_blended(shipped, tmp_path_factory) -> list[np.ndarray]:
     return crops
 
 
-def _hide(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    out, step = crop.copy(), crop.shape[0] // GRID
-    mean = crop.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
-    for index in cells:
-        row, column = divmod(int(index), GRID)
-        out[row * step:(row + 1) * step, column * step:(column + 1) * step] = mean
-    return out
-
-
 def test_hiding_the_hottest_cells_lowers_the_served_score_more_than_random_cells(shipped, self_blended):
     rng = np.random.default_rng(7)
-    count = GRID * GRID // 4
     top_falls, random_falls = [], []
     for crop in self_blended:
-        heatmap = occlusion_map(shipped, crop)
-        top = np.argsort(-heatmap.values.reshape(-1), kind="stable")[:count]
-        random = rng.choice(GRID * GRID, count, replace=False)
-        logits = _logit(shipped.fake_probabilities(np.stack([crop, _hide(crop, top), _hide(crop, random)])))
-        top_falls.append(logits[0] - logits[1])
-        random_falls.append(logits[0] - logits[2])
+        top, random = deletion_falls(shipped, crop, occlusion_map(shipped, crop).values, rng)
+        top_falls.append(top)
+        random_falls.append(random)
     assert np.mean(top_falls) > 1.5 * np.mean(random_falls) + 0.2, (np.round(top_falls, 2), np.round(random_falls, 2))
     assert np.mean(np.asarray(top_falls) > np.asarray(random_falls)) >= 0.7
 
