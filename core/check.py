@@ -116,7 +116,6 @@ class Checker:
         return ("faces" if found else "no_face"), explained
 
 
-
 def _to_original(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:
     if scale == 1.0:
         return tuple(int(v) for v in box)

@@ -237,10 +237,12 @@ class Syncer:
             image_url = self.client.upload_image(image_store_id, data, filename, content_type)
             # made once, with the task (every update keeps it: updates merge into the task data)
             heatmap = self.heatmaps.make(data, version, face_count)
-            heatmap_url = heatmap.picture and self.client.upload_image(
-                image_store_id, heatmap.picture, upload_name(f"{ext_id}-heatmap", "jpeg")[0], "image/jpeg")
+            heatmap_url = None
+            if heatmap.picture:
+                heatmap_url = self.client.upload_image(image_store_id, heatmap.picture,
+                                                       *upload_name(f"{ext_id}-heatmap", "jpeg"))
             task_id = self.client.create_task(project_id, {"image": image_url, **fields,
-                                                           "heatmaps": heatmap.html(heatmap_url or None)})
+                                                           "heatmaps": heatmap.html(heatmap_url)})
             outcome, has_prediction = "pushed", False
         else:
             task_id, has_prediction = task.id, version in task.prediction_versions
