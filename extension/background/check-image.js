@@ -25,7 +25,7 @@ export async function checkImage(info, tab) {
     await overlay.progress("Checking with the server…");
     const check = await createCheck(settings, image, {
       pageUrl: info.pageUrl ?? tab.url,
-      sourceUrl: /^https?:/i.test(info.srcUrl) ? info.srcUrl : undefined, // data:/blob: URLs mean nothing elsewhere
+      sourceUrl: info.srcUrl,
     });
     const thumbnail = await makeThumbnail(image).catch(() => null);
     await addCheck(entryFromCheck(check, thumbnail));

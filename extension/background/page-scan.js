@@ -106,9 +106,7 @@ async function checkOnce(scan, { tabId, frameId, srcUrl, pageUrl }, counts) {
   if (earlier) {
     return { same: earlier };
   }
-  const checking = checkHonouringRetryAfter(scan, image, {
-    pageUrl, sourceUrl: /^https?:/i.test(srcUrl) ? srcUrl : undefined,
-  }, counts).then((check) => ({
+  const checking = checkHonouringRetryAfter(scan, image, { pageUrl, sourceUrl: srcUrl }, counts).then((check) => ({
     checkId: check.id, verdict: check.verdict, scope: check.scope, display: presentCheck(check),
   }));
   scan.byBytes.set(digest, checking);

@@ -64,13 +64,15 @@ const MAX_CONTEXT_URL = 2048;
  * Check an image.
  * @param {{serverUrl: string, apiKey: string}} settings
  * @param {Blob} image the image bytes as the site served them
- * @param {{pageUrl?: string, sourceUrl?: string}} context where the image was seen
+ * @param {{pageUrl?: string, sourceUrl?: string}} context where the image was seen; a source URL
+ *   that is not http(s) is left out (data: and blob: URLs mean nothing elsewhere)
  * @returns {Promise<object>} the check (id, verdict, fake_probability, faces, scope, image, …)
  */
 export function createCheck(settings, image, { pageUrl, sourceUrl } = {}) {
   const form = new FormData();
   form.append("image", image, "image");
-  for (const [field, value] of [["page_url", pageUrl], ["source_url", sourceUrl]]) {
+  const source = /^https?:/i.test(sourceUrl ?? "") ? sourceUrl : undefined;
+  for (const [field, value] of [["page_url", pageUrl], ["source_url", source]]) {
     if (value && value.length <= MAX_CONTEXT_URL) {
       form.append(field, value);
     }
