@@ -12,8 +12,10 @@ What the front decides itself, always as problem+json:
 - a body over `DFG_MAX_UPLOAD_BYTES`, declared or not, chunked included → 413 (a declared one before
   a byte of it is read, and before `100 Continue`);
 - a head or body not finished in time → 408;
-- more than MAX_CONNECTIONS connections, more than MAX_CONNECTIONS_PER_ADDRESS from one address,
-  or more than MAX_BUFFERED_BYTES of bodies held at once → 503 with Retry-After;
+- more than MAX_CONNECTIONS connections, more than MAX_CONNECTIONS_PER_ADDRESS from one address
+  (behind DFG_PROXY_HOPS proxies: requests of one client being answered, the client read from
+  X-Forwarded-For as the app reads it), or more than MAX_BUFFERED_BYTES of bodies held at once → 503
+  with Retry-After;
 - an API request whose key already has `DFG_MAX_IN_FLIGHT_PER_KEY` requests at the workers → 429
   `too-many-in-flight` with Retry-After: 1. gunicorn serves its queue first come, first served: a page
   scan that sent 50 checks at once would otherwise put everyone else's check behind all 50. Capped,
@@ -21,7 +23,8 @@ What the front decides itself, always as problem+json:
   holds across every worker; a key is told apart by a hash of its Authorization header (the front
   does not check keys: an invented one gets its 401 from the app, under the per-address limits).
 A request gunicorn answered early (401, 415, 429) has already been read whole, so the connection
-stays usable: no client sees a dropped connection where a 429 was meant.
+stays usable: no client sees a dropped connection where a 429 was meant; and the answer reaches the
+client whatever the body's size, though gunicorn closed its socket without reading it (server/upstream.py).
 
 The client's address reaches the app as X-Forwarded-For, which the app trusts for exactly as many
 hops as there are proxies (DFG_PROXY_HOPS in front of `serve`, plus this front): a client cannot
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 import h11
 
 from core.problems import Problem, body_too_large, problem_document
+from server.upstream import connect, exchange
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,6 @@ MAX_TARGET_BYTES = 4094           # gunicorn's limit_request_line
 MAX_CONNECTIONS = 2000
 MAX_CONNECTIONS_PER_ADDRESS = 64
 MAX_BUFFERED_BYTES = 256 * 1024 * 1024
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 BUSY_RETRY_AFTER_S = "2"
 # Hop-by-hop headers, and the ones the front sets itself.
 DROPPED_REQUEST_HEADERS = {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te",
@@ -122,6 +125,7 @@ class Front:
         self.buffered = 0
         self.in_flight = 0
         self.in_flight_per_key: Counter[str] = Counter()
+        self.requests_per_client: Counter[str] = Counter()   # behind proxies (see _proxied_client)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -131,7 +135,7 @@ class Front:
         address = peer[0] if isinstance(peer, tuple) else "unknown"
         try:
             if sum(self.connections.values()) >= MAX_CONNECTIONS or \
-                    self.connections[address] >= MAX_CONNECTIONS_PER_ADDRESS:
+                    (not self.limits.proxy_hops and self.connections[address] >= MAX_CONNECTIONS_PER_ADDRESS):
                 await self._refuse(reader, writer, _busy("Too many open connections"), None)
                 return
             self.connections[address] += 1
@@ -167,15 +171,17 @@ class Front:
                 await self._refuse(reader, writer, _malformed(error), path)
                 return
             key = self._caller_key(request, path)
-            if key is not None and self.in_flight_per_key[key] >= self.limits.max_in_flight_per_key:
+            client = self._proxied_client(request, address)
+            refusal = self._over_a_cap(key, client)
+            if refusal is not None:
                 # read whole, so answered on a connection that stays open, as gunicorn's own 429s are
                 self.buffered -= len(body)
-                response, content = problem_response(_too_many_in_flight(self.limits.max_in_flight_per_key), path)
+                response, content = problem_response(refusal, path)
             else:
                 try:
                     self.in_flight += 1
-                    if key is not None:
-                        self.in_flight_per_key[key] += 1
+                    _take(self.in_flight_per_key, key)
+                    _take(self.requests_per_client, client)
                     response, content = await self._forward(request, body, address)
                 except Problem as refusal:
                     await self._refuse(reader, writer, refusal, path)
@@ -183,10 +189,8 @@ class Front:
                 finally:
                     self.in_flight -= 1
                     self.buffered -= len(body)
-                    if key is not None:
-                        self.in_flight_per_key[key] -= 1
-                        if not self.in_flight_per_key[key]:
-                            del self.in_flight_per_key[key]
+                    _give(self.in_flight_per_key, key)
+                    _give(self.requests_per_client, client)
             # One write: head and body in separate small writes meet Nagle's algorithm and the
             # client's delayed ACK, 40 ms a request on a kept-alive connection.
             writer.write(conn.send(response) + (conn.send(h11.Data(data=content)) if content else b"")
@@ -258,49 +262,27 @@ class Front:
                           "without pauses.", limit_seconds=timeout) from None
 
     async def _forward(self, request: h11.Request, body: bytes, address: str) -> tuple[h11.Response, bytes]:
-        """Send one buffered request to gunicorn and read its whole answer."""
+        """Send one buffered request to gunicorn and return its whole answer, whenever it came."""
         try:
-            up_reader, up_writer = await asyncio.wait_for(asyncio.open_unix_connection(self.upstream_path),
-                                                          UPSTREAM_CONNECT_TIMEOUT_S)
+            upstream = await asyncio.wait_for(connect(self.upstream_path), UPSTREAM_CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError):
             raise _busy("The server's workers are not accepting requests (starting or restarting)") from None
-        try:
+        with upstream:
             client = h11.Connection(h11.CLIENT)
             head = client.send(h11.Request(method=request.method, target=request.target,
                                            headers=self._upstream_headers(request, body, address)))
-            up_writer.write(head + (client.send(h11.Data(data=body)) if body else b"") + client.send(h11.EndOfMessage()))
-            return await asyncio.wait_for(self._response(client, up_reader, up_writer), UPSTREAM_TIMEOUT_S)
-        except TimeoutError:
-            raise Problem(504, "upstream-timeout", "The server took too long",
-                          f"The server did not answer within {UPSTREAM_TIMEOUT_S:g} s. Try again later.") from None
-        except (OSError, h11.ProtocolError):
-            raise Problem(502, "upstream-failed", "The server failed to answer",
-                          "A worker closed the connection without an answer (it may have been restarted). "
-                          "Send the request again.", headers={"Retry-After": BUSY_RETRY_AFTER_S}) from None
-        finally:
-            up_writer.close()
-
-    async def _response(self, client: h11.Connection, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> tuple[h11.Response, bytes]:
-        await writer.drain()
-        response, chunks, total = None, [], 0
-        while True:
-            event = client.next_event()
-            if event is h11.NEED_DATA:
-                client.receive_data(await reader.read(READ_CHUNK))
-            elif isinstance(event, h11.Response):
-                response = event
-            elif isinstance(event, h11.Data):
-                total += len(event.data)
-                if total > MAX_RESPONSE_BYTES:
-                    raise h11.LocalProtocolError("response too large")
-                chunks.append(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                headers = [(n, v) for n, v in response.headers if n not in DROPPED_RESPONSE_HEADERS]
-                return h11.Response(status_code=response.status_code, headers=headers,
-                                    reason=response.reason), b"".join(chunks)
-            elif isinstance(event, h11.ConnectionClosed):
-                raise ConnectionResetError("upstream closed before the end of its answer")
+            data = head + (client.send(h11.Data(data=body)) if body else b"") + client.send(h11.EndOfMessage())
+            try:
+                response, content = await asyncio.wait_for(exchange(upstream, client, data), UPSTREAM_TIMEOUT_S)
+            except TimeoutError:
+                raise Problem(504, "upstream-timeout", "The server took too long",
+                              f"The server did not answer within {UPSTREAM_TIMEOUT_S:g} s. Try again later.") from None
+            except (OSError, h11.ProtocolError):
+                raise Problem(502, "upstream-failed", "The server failed to answer",
+                              "A worker closed the connection without an answer (it may have been restarted). "
+                              "Send the request again.", headers={"Retry-After": BUSY_RETRY_AFTER_S}) from None
+        headers = [(n, v) for n, v in response.headers if n not in DROPPED_RESPONSE_HEADERS]
+        return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason), content
 
     def _caller_key(self, request: h11.Request, path: str | None) -> str | None:
         """Who an API request counts against for the in-flight cap (None: not capped)."""
@@ -311,8 +293,32 @@ class Front:
             return None
         return hashlib.sha256(authorization).hexdigest()[:24]
 
+    def _over_a_cap(self, key: str | None, client: str | None) -> Problem | None:
+        if key is not None and self.in_flight_per_key[key] >= self.limits.max_in_flight_per_key:
+            return _too_many_in_flight(self.limits.max_in_flight_per_key)
+        if client is not None and self.requests_per_client[client] >= MAX_CONNECTIONS_PER_ADDRESS:
+            return _busy(f"More than {MAX_CONNECTIONS_PER_ADDRESS} requests from one address are being answered")
+        return None
+
+    def _proxied_client(self, request: h11.Request, address: str) -> str | None:
+        """Behind DFG_PROXY_HOPS proxies, the client a request counts against, read from X-Forwarded-For as
+        the app reads it (the proxies' entries trusted, the front's own one more); None without proxies.
+
+        A proxy's connections carry the requests of all its clients, so there the per-address cap counts
+        each client's requests being answered instead of the proxy's connections."""
+        if not self.limits.proxy_hops:
+            return None
+        entries = [entry.strip() for entry in b",".join(self._forwarded_for(request)).decode("latin-1").split(",")]
+        entries = [entry for entry in entries if entry] + [address]
+        trusted = self.limits.proxy_hops + 1
+        return entries[-trusted] if len(entries) >= trusted else address
+
+    def _forwarded_for(self, request: h11.Request) -> list[bytes]:
+        """The X-Forwarded-For values the front passes on: the proxies' (none without proxies)."""
+        return [v for n, v in request.headers if n == b"x-forwarded-for"] if self.limits.proxy_hops else []
+
     def _upstream_headers(self, request: h11.Request, body: bytes, address: str) -> list[tuple[bytes, bytes]]:
-        forwarded = [v for n, v in request.headers if n == b"x-forwarded-for"] if self.limits.proxy_hops else []
+        forwarded = self._forwarded_for(request)
         headers = [(n, v) for n, v in request.headers
                    if n not in DROPPED_REQUEST_HEADERS and n != b"x-forwarded-for"]
         if not any(n == b"host" for n, _ in headers):
@@ -356,6 +362,18 @@ def _check_head(request: h11.Request, max_body: int) -> None:
                           f"The header field '{name.decode('latin-1')}' is over {MAX_FIELD_BYTES} bytes.")
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
             raise body_too_large(max_body)
+
+
+def _take(counter: Counter[str], name: str | None) -> None:
+    if name is not None:
+        counter[name] += 1
+
+
+def _give(counter: Counter[str], name: str | None) -> None:
+    if name is not None:
+        counter[name] -= 1
+        if not counter[name]:
+            del counter[name]
 
 
 def _too_many_in_flight(limit: int) -> Problem:
