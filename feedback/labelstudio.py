@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -253,7 +253,7 @@ class LabelStudioClient:
         """Tasks updated after `since` (an annotation created, updated or deleted bumps it); all if None."""
         if since is None:
             return self.iter_tasks(project_id)
-        value = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         after = {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": value}
         return self.iter_tasks(project_id, [after])
 
@@ -262,7 +262,7 @@ class LabelStudioClient:
         response = self.http.get("/api/current-user/whoami")
         response.raise_for_status()
         date = response.headers.get("Date")
-        return parsedate_to_datetime(date) if date else datetime.now(timezone.utc) - timedelta(seconds=60)
+        return parsedate_to_datetime(date) if date else datetime.now(UTC) - timedelta(seconds=60)
 
     def download_image(self, image_url: str) -> bytes:
         """The bytes of an uploaded image, from a task's `image` URL (`/data/upload/...`)."""

@@ -10,7 +10,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -25,13 +25,13 @@ class Worker:
 
     def __init__(self) -> None:
         self.stop = threading.Event()
-        self.scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self.job_names: list[str] = []
 
     def add_job(self, name: str, job: Job, trigger: BaseTrigger, run_at_start: bool = False) -> None:
         # Passing next_run_time=None would add the job paused: leave it out unless running at start.
-        when = {"next_run_time": datetime.now(timezone.utc)} if run_at_start else {}
+        when = {"next_run_time": datetime.now(UTC)} if run_at_start else {}
         self.scheduler.add_job(self._guarded, trigger, args=(name, job), id=name, name=name, **when)
         self.job_names.append(name)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ BAND_RULE = "the 10% of predictions on {split} nearest the threshold"
 
 
 def new_version(arch: str) -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{arch}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{arch}"
 
 
 def calibrate(scorer: Scorer, validation: Split) -> tuple[float, tuple[float, float], dict, np.ndarray]:
@@ -149,7 +149,7 @@ def finish_folder(out: Path, scorer: Scorer, threshold: float, band: tuple[float
         "uncertain_band": [round(float(band[0]), 6), round(float(band[1]), 6)],
         **rules,
         "data_rule": data_rule_record(scorer.rule, face_crop),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "parent_version": None,
         **description,
         "validation": validation_report,

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -44,7 +44,7 @@ def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
 def create_enrollment(store: Store, name: str, hours: float) -> tuple[Enrollment, str]:
     """A one-time code that becomes a key named `name` when redeemed within `hours` (shown once)."""
     code = ENROLLMENT_PREFIX + secrets.token_urlsafe(24)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = Enrollment(code_sha256=digest(code), name=name, created_at=now, expires_at=now + timedelta(hours=hours))
     with store.session() as session:
         session.add(row)
@@ -53,7 +53,7 @@ def create_enrollment(store: Store, name: str, hours: float) -> tuple[Enrollment
 
 def redeem_enrollment(store: Store, code: str) -> tuple[ApiKey, str]:
     """Use a code once: a new key with the enrolment's name. Raises EnrollmentRefused."""
-    hashed, now = digest(code.strip()), datetime.now(timezone.utc)
+    hashed, now = digest(code.strip()), datetime.now(UTC)
     with store.session() as session:
         # One conditional UPDATE: two redemptions at once cannot both win.
         taken = session.execute(update(Enrollment).where(
@@ -80,7 +80,7 @@ def revoke_key(store: Store, key_id: str) -> bool:
         row = session.get(ApiKey, key_id)
         if row is None or row.revoked_at is not None:
             return False
-        row.revoked_at = datetime.now(timezone.utc)
+        row.revoked_at = datetime.now(UTC)
     return True
 
 

@@ -5,7 +5,7 @@ Plain functions on a store session; the caller owns the transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ def _item_for(session: Session, sha256: str) -> ReviewItem | None:
 
 
 def uncertain_queued_today(session: Session, now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return session.scalar(select(func.count()).select_from(ReviewItem).where(
         ReviewItem.reason == "uncertain", ReviewItem.created_at >= midnight)) or 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import plistlib
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -68,7 +68,7 @@ def test_unknown_expired_and_malformed_codes(instance, each_database_url):
     code = _cli("keys", "enroll", "--name", "bob", "--hours", "1").stdout.strip()
     store = Store(each_database_url)
     with store.session() as session:
-        session.get(Enrollment, keys.digest(code)).expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        session.get(Enrollment, keys.digest(code)).expires_at = datetime.now(UTC) - timedelta(seconds=1)
     client = create_app().test_client()
     assert _redeem(client, code).get_json()["type"].endswith("/enrollment-expired")
     assert _redeem(client, "dfge_" + "x" * 32).status_code == 404

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from core.store import Store
 from feedback.lease import Lease
@@ -23,7 +23,7 @@ def test_one_holder_until_release_or_expiry(tmp_path):
     first.release()
     assert second.acquire() and second.holder()["owner"] == "b"
     # b dies without releasing: after the lease runs out, a takes over and b's renewal fails.
-    later = datetime.now(timezone.utc) + timedelta(seconds=61)
+    later = datetime.now(UTC) + timedelta(seconds=61)
     assert first.acquire(now=later)
     assert not second.renew() and not second.held
     second.release()                      # a lost lease is not released from under its new holder
