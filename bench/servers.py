@@ -118,11 +118,12 @@ def _wait_ready(server: Server, ready_path: str) -> Server:
 
 
 def start_ours(name: str, folder: Path, workers: int, threads: int, runtime_threads: int,
-               api_key: str | None = None, extra_env: dict | None = None) -> Server:
+               api_key: str | None = None, extra_env: dict | None = None, serve_args: tuple[str, ...] = ()) -> Server:
     """`deepfake-guard serve` with its own instance folder (own store, image cache and metrics).
 
     Args:
         api_key: the key clients must send (as the extension does); None: loopback clients need none.
+        serve_args: more options for `deepfake-guard serve` (e.g. "--no-front").
     """
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -134,7 +135,7 @@ def start_ours(name: str, folder: Path, workers: int, threads: int, runtime_thre
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(extra_env or {})
     command = [str(Path(sys.executable).with_name("deepfake-guard")), "serve", "--host", "127.0.0.1",
-               "--port", str(port)]
+               "--port", str(port), *serve_args]
     log_path = folder / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)

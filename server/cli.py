@@ -17,9 +17,16 @@ GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--dev", is_flag=True, help="Flask's development server (one process, auto-reload) instead of gunicorn.")
-def serve(host: str, port: int, dev: bool) -> None:
+@click.option("--no-front", is_flag=True,
+              help="gunicorn alone on HOST:PORT, without the buffering front: only behind a reverse proxy that "
+                   "buffers whole requests itself (nginx's proxy_request_buffering on), with DFG_PROXY_HOPS set.")
+def serve(host: str, port: int, dev: bool, no_front: bool) -> None:
     """Serve the API: a buffering front on HOST:PORT, gunicorn behind it (settings from DFG_* variables)."""
     settings = Settings()
+    if no_front and (dev or not settings.proxy_hops):
+        raise click.UsageError("--no-front is for a server behind a reverse proxy that buffers requests (docs/"
+                               "operations.md): set DFG_PROXY_HOPS to the number of proxies in front (1 for one "
+                               "nginx), so the per-address limits count clients, not the proxy; and leave out --dev.")
     has_keys = bool(settings.api_keys) or _stored_keys(settings)
     if not has_keys and not _is_loopback_host(host):
         raise click.UsageError(f"refusing to listen on {host} without API keys: set DFG_API_KEYS "
@@ -33,6 +40,9 @@ def serve(host: str, port: int, dev: bool) -> None:
         from server import create_app
         create_app().run(host=host, port=port, debug=False)
         return
+    if no_front:   # the proxy reads each request whole before a worker thread sees it
+        os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+                                  "--bind", f"{host}:{port}", "server:create_app()"])
     # A fresh process for the front: the model loaded by the check above stays out of it.
     os.execv(sys.executable, [sys.executable, "-m", "server.supervisor", "--host", host, "--port", str(port),
                               "--gunicorn-config", str(GUNICORN_CONFIG)])

@@ -76,3 +76,22 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_request(worker, req, environ, resp) -> None:
+    """Read what the app left of the request's body (up to DFG_MAX_UPLOAD_BYTES) before gunicorn closes.
+
+    The app answers some requests before it reads their body (401, 415, 429). gunicorn then closes the
+    connection, draining at most 64 KB: a socket closed with more unread bytes sends a reset, which can
+    destroy the answer before a client that sends its whole body first (a proxy in front of
+    `serve --no-front`) has read it. After a body the app read, this reads nothing.
+    """
+    left = _settings.max_upload_bytes
+    try:
+        while left > 0:
+            chunk = req.body.read(min(left, 64 * 1024))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except Exception:  # the client went away, or sent a broken chunked body: nothing left to protect
+        pass
