@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from tests.e2e.browser import EXTENSION_ORIGIN, OVERLAY, screenshot_overlay, wait_for_overlay
-from tests.e2e.conftest import MAX_UPLOAD_BYTES
-from tests.e2e.servers import free_port
+from tests.e2e.conftest import API_KEY, MAX_UPLOAD_BYTES
+from tests.e2e.servers import free_port, start_server
 from tests.images import astronaut, jpeg
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +98,40 @@ def test_images_the_server_refuses(extension, site, timings, body, content_type,
     assert message  # our explanation, and below it the server's own detail
     assert detail_says in page.locator(f"{OVERLAY} .detail").inner_text()
     assert not root.get_attribute("data-deepfake-guard-verdict")
+
+
+@pytest.fixture(scope="module")
+def roomy_server(tmp_path_factory):
+    """A server with the default upload limit (10 MB): a photo of a few MB reaches the app."""
+    server = start_server(tmp_path_factory.mktemp("roomy-server"), API_KEY, extension_origins=EXTENSION_ORIGIN)
+    yield server
+    server.stop()
+
+
+def _revoked_key(server) -> tuple[str, str]:
+    """A stored key made and revoked with the CLI, as an operator would; its id and the key."""
+    cli = Path(sys.executable).with_name("deepfake-guard")
+    env = {**os.environ, "DFG_INSTANCE_DIR": str(server.instance_dir)}
+    created = subprocess.run([str(cli), "keys", "create", "--name", "leaver (e2e)"], env=env, capture_output=True,
+                             text=True, timeout=120, check=True)
+    key_id = created.stderr.split("created key ", 1)[1].split()[0]
+    subprocess.run([str(cli), "keys", "revoke", key_id], env=env, capture_output=True, timeout=120, check=True)
+    return key_id, created.stdout.strip()
+
+
+def test_a_revoked_key_on_a_photo_of_a_few_mb_is_named_not_a_server_failure(extension, roomy_server, site, timings):
+    """Issue 29: the server refuses the key before reading the upload; that answer reaches the overlay."""
+    key_id, key = _revoked_key(roomy_server)
+    extension.configure(roomy_server.url, key)
+    large = np.asarray(Image.fromarray(np.asarray(Image.open(io.BytesIO(PHOTO)))).resize((2400, 2400)))
+    noise = np.random.default_rng(29).integers(-12, 13, large.shape)
+    photo = jpeg(np.clip(large.astype(int) + noise, 0, 255).astype(np.uint8), quality=95)
+    assert 2_000_000 < len(photo) < 10 * 1024 * 1024
+    page = show_image(extension, site, photo, "image/jpeg", "large-photo.jpg")
+
+    root, message = check_and_wait_for_error(extension, page, timings, "error: revoked key, photo of a few MB")
+
+    assert root.get_attribute("data-deepfake-guard-error") == "revoked"
+    text = page.locator(f"{OVERLAY} .panel").inner_text()
+    assert "API key revoked" in text and "new enrolment code" in text and key_id in text
+    assert "failed" not in text.lower()
