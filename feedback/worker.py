@@ -1,4 +1,4 @@
-"""The background worker: scheduled jobs (sync now; retraining joins later) in one process.
+"""The background worker: the scheduled jobs of feedback/jobs.py (the sync, retraining) in one process.
 
 APScheduler runs the jobs in threads; a job never overlaps itself (`max_instances=1`) and missed
 runs are coalesced into one. SIGTERM/SIGINT set a stop event that jobs watch, then the worker

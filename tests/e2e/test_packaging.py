@@ -8,7 +8,8 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from server.extension_cli import extension, extension_id
+from cli.extension import extension
+from server.extension_rollout import extension_id
 from tests.e2e.browser import EXTENSION_DIR, EXTENSION_ID, Extension, launch
 
 MANIFEST = json.loads((EXTENSION_DIR / "manifest.json").read_text())

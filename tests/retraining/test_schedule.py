@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import Settings
-from feedback.retrain_cli import retrain_job
+from feedback.jobs import retrain_job
 from tests.retraining.conftest import feedback_images
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cli import main
 from core.store import Enrollment, Store
 from server import create_app, keys
-from server.extension_cli import EXTENSION_ID, managed_schema
+from server.extension_rollout import EXTENSION_ID, managed_schema
 from tests.images import coffee, jpeg
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from models import TRAIN_EXTRA_INSTALL, missing_train_packages
+from models import TRAIN_EXTRA_INSTALL, missing_train_packages, quiet_tensorflow
 
 
 def require_train_extra(command: str) -> None:
@@ -14,6 +14,15 @@ def require_train_extra(command: str) -> None:
     if missing:
         raise click.ClickException(f"`deepfake-guard {command}` needs the train extra, which is not installed "
                                    f"(missing: {', '.join(missing)}). Install it with: {TRAIN_EXTRA_INSTALL}")
+
+
+def start_model_command(command: str, out: Path | None, promote: bool) -> None:
+    """The checks every command that writes a model makes first: the train extra is installed, TensorFlow's
+    start-up chatter is off, and --promote (a registry version's) is not given with --out."""
+    require_train_extra(command)
+    quiet_tensorflow()
+    if out and promote:
+        raise click.UsageError("--promote works on registry versions; drop --out")
 
 
 def print_report(name: str, report: dict) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from models import ARCHITECTURES, quiet_tensorflow
+from cli.publish import print_report, print_robustness, publish, require_train_extra, split_seed, start_model_command
+from models import ARCHITECTURES
 from models.data import REENCODE_QUALITY
-from models.publish import print_report, print_robustness, publish, require_train_extra, split_seed
 from models.synthetic_sets import (
     CACHE_DIR,
     SYNTHETIC_HOLDOUT_COUNTS,
@@ -76,16 +76,13 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
           weights, augment, reencode_quality, face_crop, self_blend, self_blend_copies, seed, out, version,
           promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
-    require_train_extra("train")
-    quiet_tensorflow()
+    start_model_command("train", out, promote)
     from models.bundle import copy_history, new_version, write_model_folder
     from models.train import fit
     from models.trainset import assemble
 
     if not data_dir and not synthetic:
         raise click.UsageError("give --data DIR, --synthetic, or both")
-    if out and promote:
-        raise click.UsageError("--promote works on registry versions; drop --out")
     if face_crop is None:
         face_crop = bool(data_dir)
     if self_blend and not (data_dir and face_crop):

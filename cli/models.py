@@ -131,7 +131,7 @@ def history() -> None:
 def import_model(path: Path, weights: Path | None, version: str | None, output_is: str, data_dir: Path | None,
                  promote_now: bool) -> None:
     """Import a Keras-2 JSON + H5 weights, a Keras-2 full .h5 or a .keras model and register it."""
-    from models.publish import require_train_extra
+    from cli.publish import require_train_extra
 
     require_train_extra("models import")
     from models import quiet_tensorflow

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from models import quiet_tensorflow
-from models.publish import publish, require_train_extra, split_seed
+from cli.publish import publish, split_seed, start_model_command
 from models.report import fmt
 from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
 
@@ -39,8 +38,7 @@ def _synthetic_counts(metadata: dict) -> dict | None:
 @click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
 def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version, promote) -> None:
     """Fit a landmark head on DIR for a trained model, and save both as a new version, calibrated and evaluated."""
-    require_train_extra("add-landmark-head")
-    quiet_tensorflow()
+    start_model_command("add-landmark-head", out, promote)
     from core.landmark_head import LandmarkFinder
     from core.registry import resolve_model
     from core.served_model import DataRule, Scorer, ServedModel
@@ -50,8 +48,6 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     from models.landmark_head import fit_head, head_set, joined
     from models.trainset import assemble
 
-    if out and promote:
-        raise click.UsageError("--promote works on registry versions; drop --out")
     folder = resolve_model(model_spec, Settings().instance_path())
     classifier = ServedModel(folder)
     info, metadata = classifier.info, classifier.info.metadata

@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from models import quiet_tensorflow
-from models.publish import publish, require_train_extra
+from cli.publish import publish, require_train_extra, start_model_command
 from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, SYNTHETIC_VALIDATION_COUNT, synthetic_data, synthetic_holdout
 
 INPUT_SIZE = 224            # faceres' input: the server cuts the face crop at this size
@@ -37,8 +36,7 @@ SELF_BLEND_COPIES = 1
 def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_count, seed, out, version, promote,
                    robustness) -> None:
     """Train a detector on backbone features of the served face crops; register it as a version."""
-    require_train_extra("train-detector")
-    quiet_tensorflow()
+    start_model_command("train-detector", out, promote)
     from core.registry import sha256_file
     from core.served_model import DataRule, Runtime, Scorer
     from models.bundle import new_version
@@ -47,8 +45,6 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
 
     if not data_dirs and not synthetic:
         raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
-    if out and promote:
-        raise click.UsageError("--promote works on registry versions; drop --out")
     unknown = set(self_blend_dirs) - {Path(d).name for d in data_dirs}
     if unknown:
         raise click.UsageError(f"--self-blend names a --data folder by its name; unknown: {', '.join(sorted(unknown))}")

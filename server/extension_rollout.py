@@ -1,4 +1,5 @@
-"""`deepfake-guard extension pack`: the Chrome extension as a zip to distribute or upload."""
+"""What an organisation rolls out of the Chrome extension: its ID, its zip, and admin policies made from its
+managed schema (`deepfake-guard extension pack | policy` print them)."""
 from __future__ import annotations
 
 import base64
@@ -8,8 +9,6 @@ import plistlib
 import uuid
 import zipfile
 from pathlib import Path
-
-import click
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "extension"
 # What Chrome loads. Lint tooling (package.json, node_modules), the README and the icon
@@ -27,7 +26,7 @@ def extension_id(public_key_b64: str) -> str:
     return "".join(chr(ord("a") + int(digit, 16)) for digit in digest)
 
 
-def _manifest_files(manifest: dict) -> set[str]:
+def manifest_files(manifest: dict) -> set[str]:
     """Files the manifest names: they must exist, or Chrome refuses the extension."""
     named = {manifest["background"]["service_worker"], manifest["action"]["default_popup"], manifest["options_ui"]["page"]}
     named |= set(manifest.get("icons", {}).values()) | set(manifest["action"].get("default_icon", {}).values())
@@ -35,7 +34,7 @@ def _manifest_files(manifest: dict) -> set[str]:
     return named
 
 
-def _files_to_pack(source: Path) -> list[Path]:
+def files_to_pack(source: Path) -> list[Path]:
     files = []
     for name in PACKED:
         path = source / name
@@ -48,33 +47,25 @@ EXTENSION_ID = extension_id(json.loads((SOURCE_DIR / "manifest.json").read_text(
     if (SOURCE_DIR / "manifest.json").is_file() else "bpcgbinlbfkjbaoaocmeppkgpmbpaadj"
 
 
-@click.group()
-def extension() -> None:
-    """The Chrome extension (extension/ in a source checkout)."""
+def write_zip(source: Path, out: Path, for_store: bool) -> tuple[dict, list[Path], str | None]:
+    """Zip the extension in `source` to `out`, the same bytes for the same files; for the Web Store without the
+    manifest's `key`. Returns the manifest, the files packed and the extension ID (None for the store).
 
-
-@extension.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Zip to write.  [default: dist/deepfake-guard-extension-<version>.zip]")
-@click.option("--for-store", is_flag=True,
-              help="Leave out the manifest's `key`: the Chrome Web Store assigns its own ID.")
-@click.option("--source", type=click.Path(file_okay=False, path_type=Path), default=SOURCE_DIR, show_default=True,
-              help="The extension's folder.")
-def pack(out: Path | None, for_store: bool, source: Path) -> None:
-    """Build a zip of the extension for distribution."""
+    Raises:
+        FileNotFoundError: no manifest.json in `source`, or a file it names is missing.
+    """
     manifest_path = source / "manifest.json"
     if not manifest_path.is_file():
-        raise click.UsageError(f"{manifest_path} not found: run this from a source checkout, or pass --source.")
+        raise FileNotFoundError(f"{manifest_path} not found")
     manifest = json.loads(manifest_path.read_text())
-    missing = sorted(name for name in _manifest_files(manifest) if not (source / name).is_file())
+    missing = sorted(name for name in manifest_files(manifest) if not (source / name).is_file())
     if missing:
-        raise click.ClickException(f"manifest.json names files that do not exist: {', '.join(missing)}")
+        raise FileNotFoundError(f"manifest.json names files that do not exist: {', '.join(missing)}")
     ext_id = None if for_store else extension_id(manifest["key"])
     if for_store:
         manifest.pop("key", None)
-    out = out or Path("dist") / f"deepfake-guard-extension-{manifest['version']}.zip"
     out.parent.mkdir(parents=True, exist_ok=True)
-    files = _files_to_pack(source)
+    files = files_to_pack(source)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in files:
             name = file.relative_to(source).as_posix()
@@ -85,9 +76,7 @@ def pack(out: Path | None, for_store: bool, source: Path) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
-    identity = f"extension ID {ext_id} (DFG_EXTENSION_ORIGINS=chrome-extension://{ext_id})" if ext_id \
-        else "no key: the store assigns the extension ID"
-    click.echo(f"wrote {out}: {len(files)} files, {out.stat().st_size / 1024:.0f} KiB, version {manifest['version']}; {identity}")
+    return manifest, files, ext_id
 
 
 POLICY_FORMATS = ("linux", "windows", "macos")
@@ -119,18 +108,22 @@ def _described(spec: dict) -> str:
 
 
 def policy_values(schema: dict, values: dict) -> dict:
-    """The values the schema knows, typed as it says; unknown names are refused (nothing can drift)."""
+    """The values the schema knows, typed as it says; unknown names are refused (nothing can drift).
+
+    Raises:
+        ValueError: a name the schema does not know, or a value of another type.
+    """
     properties = schema["properties"]
     unknown = sorted(set(values) - set(properties))
     if unknown:
-        raise click.UsageError(f"not in the extension's managed schema: {', '.join(unknown)}")
+        raise ValueError(f"not in the extension's managed schema: {', '.join(unknown)}")
     typed = {}
     for name, value in values.items():
         if value is None:
             continue
         spec = properties[name]
         if not _matches(spec, value):
-            raise click.UsageError(f"{name} must be {_described(spec)}")
+            raise ValueError(f"{name} must be {_described(spec)}")
         typed[name] = value
     return typed
 
@@ -173,30 +166,3 @@ def render_policy(fmt: str, ext_id: str, values: dict, update_url: str | None) -
                "PayloadIdentifier": "org.deepfakeguard.profile", "PayloadScope": "System",
                "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, "dfg-profile")).upper(), "PayloadContent": payloads}
     return plistlib.dumps(profile).decode()
-
-
-@extension.command()
-@click.option("--format", "fmt", type=click.Choice(POLICY_FORMATS), default="linux", show_default=True,
-              help="linux: JSON for /etc/opt/chrome/policies/managed/ (Chrome) or /etc/chromium/policies/managed/ "
-                   "(Debian's Chromium); windows: a .reg file; macos: a .mobileconfig profile.")
-@click.option("--server-url", required=True, help="The organisation's server (serverUrl).")
-@click.option("--api-key", default=None, help="A shared key for everyone (apiKey); leave out for per-person enrolment.")
-@click.option("--scan-site", "scan_sites", multiple=True, metavar="ORIGIN",
-              help="A site whose pages are scanned on load (scanAllowList), e.g. https://news.example.org; repeat for more.")
-@click.option("--scan-in-flight", type=click.IntRange(1, 6), default=None,
-              help="Checks at a time during a page scan (scanInFlight; the extension's default is 2).")
-@click.option("--allow-user-changes", is_flag=True, help="Let users change the settings (allowUserChanges).")
-@click.option("--update-url", default=None,
-              help="Where Chrome fetches the packed extension's update manifest (or the Web Store's, "
-                   "https://clients2.google.com/service/update2/crx); adds ExtensionInstallForcelist.")
-@click.option("--extension-id", default=EXTENSION_ID, show_default=True,
-              help="The ID your packed or store copy has, if not this checkout's fixed one.")
-def policy(fmt: str, server_url: str, api_key: str | None, scan_sites: tuple[str, ...], scan_in_flight: int | None,
-           allow_user_changes: bool, update_url: str | None, extension_id: str) -> None:
-    """Print an admin policy that installs and configures the extension, made from its managed schema."""
-    if len(extension_id) != 32 or not set(extension_id) <= set("abcdefghijklmnop"):
-        raise click.UsageError(f"'{extension_id}' is not a Chrome extension ID (32 letters a–p)")
-    values = policy_values(managed_schema(), {"serverUrl": server_url.rstrip("/"), "apiKey": api_key,
-                                              "scanAllowList": [site.rstrip("/") for site in scan_sites] or None,
-                                              "scanInFlight": scan_in_flight, "allowUserChanges": allow_user_changes})
-    click.echo(render_policy(fmt, extension_id, values, update_url), nl=False)

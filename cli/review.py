@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import click
@@ -108,26 +107,6 @@ def sync(full: bool) -> None:
         raise SystemExit(1)
 
 
-def sync_job(settings: Settings):
-    """The worker's sync step: one run per call; errors are logged and the schedule goes on."""
-    from feedback.sync import Syncer, open_state
-
-    store, images = open_state(settings)
-    log = logging.getLogger("feedback.worker.sync")
-
-    def run(stop: threading.Event) -> None:
-        client = LabelStudioClient(settings.label_studio_url, settings.label_studio_api_key,
-                                   settings.label_studio_timeout_seconds)
-        try:
-            report = Syncer(settings, store, images, client, progress=log.info, stop=stop).run()
-            log.info("%s", report.summary())
-        except Exception as error:
-            log.warning("sync failed: %s", describe(error))
-        finally:
-            client.close()
-    return run
-
-
 @click.command()
 def worker() -> None:
     """Run scheduled jobs until SIGTERM/SIGINT: sync every DFG_SYNC_INTERVAL_SECONDS, retraining on
@@ -135,7 +114,7 @@ def worker() -> None:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from feedback.retrain_cli import retrain_job
+    from feedback.jobs import retrain_job, sync_job
     from feedback.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -5,7 +5,7 @@ import click
 
 from core.settings import Settings
 from core.store import Store
-from server.extension_cli import EXTENSION_ID
+from server.extension_rollout import EXTENSION_ID
 from server.keys import KEY_CACHE_SECONDS, create_enrollment, create_key, list_keys, revoke_key
 
 

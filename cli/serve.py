@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ import click
 from core.settings import Settings
 from server.auth import is_loopback
 
-GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
+GUNICORN_CONFIG = Path(find_spec("server.gunicorn_conf").origin)   # found, not imported: importing it configures
 
 
 @click.command()
