@@ -29,7 +29,8 @@ export default [
     languageOptions: { sourceType: "script" },
   },
   {
-    files: ["eslint.config.js"],
+    // Unit tests of the pure modules, run by Node's own runner (`node --test tests/`).
+    files: ["eslint.config.js", "tests/**/*.js"],
     languageOptions: { globals: globals.node },
   },
 ];

@@ -27,12 +27,12 @@ if [ ${#browser_packages[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${browser_packages[@]}" >/dev/null
 fi
 
-step "Extension lint: npm ci and ESLint in extension/"
+step "Extension lint and JS unit tests: npm ci, ESLint and node --test in extension/"
 if ! command -v npm >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-(cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint .)
+(cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint . && node --test tests/)
 # --- end of the browser tests block -------------------------------------------------------------
 
 # --- Label Studio (feedback/, tests/integration): its own venv; the tests start and stop it ------

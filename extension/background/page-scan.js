@@ -13,49 +13,16 @@ import { describeError } from "../lib/error-messages.js";
 import { presentCheck } from "../lib/present.js";
 import { readScanSettings, readSettings } from "../lib/settings.js";
 import { readImageBytes } from "./image-bytes.js";
-
-/** How often one image is retried after a 429, and the waits (seconds) between tries. */
-export const RATE_LIMIT_RETRIES = 6;
-export const MAX_WAIT_S = 30;
-export const WAIT_WITHOUT_RETRY_AFTER_S = 2;
+import { CheckSlots, RATE_LIMIT_RETRIES, scanFor, sha256Hex, shareOnce, waitSeconds } from "./scan-queue.js";
 
 const scans = new Map(); // tab id → { scanId, stopped, byBytes: Map<sha256, Promise<answer>> }
-const waiting = [];      // { tabId, resolve, reject }: images waiting for a slot
-let running = 0;
+const slots = new CheckSlots(); // images waiting for a slot, over all tabs
 
 class ScanStopped extends Error {}
 
-/** Pure: seconds to wait after a 429, from its Retry-After (seconds) or the default, capped. */
-export function waitSeconds(retryAfter) {
-  const seconds = Number(retryAfter);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, MAX_WAIT_S) : WAIT_WITHOUT_RETRY_AFTER_S;
-}
-
-function scanFor(tabId, scanId) {
-  let scan = scans.get(tabId);
-  if (!scan || scan.scanId !== scanId) {
-    scan = { scanId, stopped: false, byBytes: new Map() };
-    scans.set(tabId, scan);
-  }
-  return scan;
-}
-
 async function acquire(tabId) {
   const { inFlight } = await readScanSettings();
-  if (running < inFlight) {
-    running += 1;
-    return;
-  }
-  await new Promise((resolve, reject) => waiting.push({ tabId, resolve, reject }));
-}
-
-function release() {
-  const next = waiting.shift();
-  if (next) {
-    next.resolve(); // the slot passes on: `running` stays as it is
-  } else {
-    running -= 1;
-  }
+  await slots.acquire(tabId, inFlight);
 }
 
 /** Nothing more is sent for this tab: images still waiting for a slot are dropped. */
@@ -64,16 +31,7 @@ export function stopQueued(tabId) {
   if (scan) {
     scan.stopped = true;
   }
-  for (let index = waiting.length - 1; index >= 0; index -= 1) {
-    if (waiting[index].tabId === tabId) {
-      waiting.splice(index, 1)[0].reject(new ScanStopped());
-    }
-  }
-}
-
-async function sha256(blob) {
-  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  slots.dropTab(tabId, () => new ScanStopped());
 }
 
 const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -101,17 +59,11 @@ async function checkOnce(scan, { tabId, frameId, srcUrl, pageUrl }, counts) {
   const readFromPage = () => chrome.tabs.sendMessage(tabId, { type: "scan-read-image", srcUrl }, { frameId })
     .catch(() => null);
   const image = await readImageBytes(srcUrl, readFromPage);
-  const digest = await sha256(image);
-  const earlier = scan.byBytes.get(digest);
-  if (earlier) {
-    return { same: earlier };
-  }
-  const checking = checkHonouringRetryAfter(scan, image, { pageUrl, sourceUrl: srcUrl }, counts).then((check) => ({
-    checkId: check.id, verdict: check.verdict, scope: check.scope, display: presentCheck(check),
-  }));
-  scan.byBytes.set(digest, checking);
-  checking.catch(() => scan.byBytes.delete(digest)); // a failure is not an answer for the same bytes
-  return { result: await checking };
+  const digest = await sha256Hex(image);
+  const { shared, answer } = shareOnce(scan.byBytes, digest, () => checkHonouringRetryAfter(
+    scan, image, { pageUrl, sourceUrl: srcUrl }, counts,
+  ).then((check) => ({ checkId: check.id, verdict: check.verdict, scope: check.scope, display: presentCheck(check) })));
+  return shared ? { same: answer } : { result: await answer };
 }
 
 /**
@@ -123,7 +75,7 @@ async function checkOnce(scan, { tabId, frameId, srcUrl, pageUrl }, counts) {
  */
 export async function scanImage({ scanId, srcUrl }, sender) {
   const tabId = sender.tab.id;
-  const scan = scanFor(tabId, scanId);
+  const scan = scanFor(scans, tabId, scanId);
   const counts = { rateLimited: 0 };
   if (scan.stopped) {
     return { status: "stopped", rateLimited: 0 };
@@ -134,7 +86,7 @@ export async function scanImage({ scanId, srcUrl }, sender) {
     try {
       outcome = await checkOnce(scan, { tabId, frameId: sender.frameId ?? 0, srcUrl, pageUrl: sender.tab.url }, counts);
     } finally {
-      release(); // before waiting on a twin's answer, which needs no slot of its own
+      slots.release(); // before waiting on a twin's answer, which needs no slot of its own
     }
     if (outcome.same) {
       return { status: "done", result: await outcome.same, sameBytes: true, rateLimited: 0 };

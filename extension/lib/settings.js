@@ -62,6 +62,18 @@ async function managedStorage(waitForPolicy) {
 }
 
 /**
+ * Pure: what a policy sets (values of the wrong type are ignored) and which of them the user may
+ * not change: all of them, unless it also sets `allowUserChanges: true`.
+ * @param {object} managed the contents of chrome.storage.managed
+ * @returns {{values: object, locked: string[]}}
+ */
+export function policyFromManaged(managed) {
+  const values = Object.fromEntries(MANAGED_KEYS.filter((key) => MANAGED_TYPES[key](managed[key]))
+    .map((key) => [key, managed[key]]));
+  return { values, locked: managed.allowUserChanges === true ? [] : Object.keys(values) };
+}
+
+/**
  * The organisation's policy: the values it sets and which of them the user may not change.
  * Empty without a policy (or where managed storage is unavailable).
  * @param {{waitForPolicy?: boolean}} options ask Chromium now, however long it takes (the options
@@ -69,10 +81,7 @@ async function managedStorage(waitForPolicy) {
  * @returns {Promise<{values: object, locked: string[]}>}
  */
 export async function readPolicy({ waitForPolicy = false } = {}) {
-  const managed = await managedStorage(waitForPolicy);
-  const values = Object.fromEntries(MANAGED_KEYS.filter((key) => MANAGED_TYPES[key](managed[key]))
-    .map((key) => [key, managed[key]]));
-  return { values, locked: managed.allowUserChanges === true ? [] : Object.keys(values) };
+  return policyFromManaged(await managedStorage(waitForPolicy));
 }
 
 /**
@@ -81,7 +90,16 @@ export async function readPolicy({ waitForPolicy = false } = {}) {
  */
 export async function readSettings(options = {}) {
   const policy = await readPolicy(options);
-  const local = await chrome.storage.local.get(["serverUrl", "apiKey"]);
+  return mergeServerSettings(policy, await chrome.storage.local.get(["serverUrl", "apiKey"]));
+}
+
+/**
+ * Pure: the server settings in force, from the policy and what the user saved.
+ * @param {{values: object, locked: string[]}} policy from policyFromManaged
+ * @param {{serverUrl?: string, apiKey?: string}} local chrome.storage.local's values
+ * @returns {{serverUrl: string, apiKey: string, locked: string[]}}
+ */
+export function mergeServerSettings(policy, local) {
   // A locked policy value wins; an unlocked one is the default under what the user saved.
   const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] || policy.values[key]);
   const serverUrl = pick("serverUrl");
@@ -140,7 +158,16 @@ export function clampInFlight(value) {
  */
 export async function readScanSettings(options = {}) {
   const policy = await readPolicy(options);
-  const local = await chrome.storage.local.get(["scanAllowList", "scanInFlight"]);
+  return mergeScanSettings(policy, await chrome.storage.local.get(["scanAllowList", "scanInFlight"]));
+}
+
+/**
+ * Pure: the page-scan settings in force, from the policy and what the user saved.
+ * @param {{values: object, locked: string[]}} policy from policyFromManaged
+ * @param {{scanAllowList?: string[], scanInFlight?: number}} local chrome.storage.local's values
+ * @returns {{allowList: string[], inFlight: number, locked: string[]}}
+ */
+export function mergeScanSettings(policy, local) {
   const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] ?? policy.values[key]);
   const allowList = (pick("scanAllowList") ?? []).flatMap((text) => {
     try {
