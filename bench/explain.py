@@ -3,7 +3,7 @@
     python -m bench.explain [--data ../shared/data/faces-gan] [--swaps ../shared/data/faces-swap]
                             [--count 80] [--pairs 60] [--no-gradient]
 
-1. Self-blended fakes (models/selfblend.py) of the real photos of faces-gan's Test split, cut as
+1. Self-blended fakes (models/data/selfblend.py) of the real photos of faces-gan's Test split, cut as
    served; the blend mask says which pixels were changed. Per map:
    - share: the map's mass inside the mask (a map that knows nothing scores the mask's area);
    - peak inside: whether the map's hottest cell lies inside the mask (mask covers > half the cell);
@@ -35,8 +35,8 @@ from core.explain import GRID, occlusion_map, to_grid
 from core.faces import FaceDetector
 from core.landmark_head import logit
 from core.served_model import ServedModel
-from models.data import find_splits
-from models.prepare import Preparer
+from models.data.pipeline import find_splits
+from models.data.prepare import Preparer
 
 TOP_FRACTION = 0.25
 DIFF_LEVEL = 12
@@ -54,7 +54,7 @@ class GradientMap:
     def __init__(self, folder: Path) -> None:
         import tensorflow as tf
 
-        from models.architectures import load_keras
+        from models.training.architectures import load_keras
 
         self.tf, self.model = tf, load_keras(folder / "model.keras")
 

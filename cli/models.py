@@ -137,9 +137,9 @@ def import_model(path: Path, weights: Path | None, version: str | None, output_i
     from models import quiet_tensorflow
 
     quiet_tensorflow()
-    from models.bundle import write_model_folder
-    from models.data import find_splits
-    from models.importer import as_fake_probability, load_any
+    from models.data.pipeline import find_splits
+    from models.training.bundle import write_model_folder
+    from models.training.importer import as_fake_probability, load_any
 
     try:
         loaded, source_format, changes = load_any(path, weights)

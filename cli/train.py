@@ -10,8 +10,8 @@ import click
 
 from cli.publish import print_report, print_robustness, publish, require_train_extra, split_seed, start_model_command
 from models import ARCHITECTURES
-from models.data import REENCODE_QUALITY
-from models.synthetic_sets import (
+from models.data.pipeline import REENCODE_QUALITY
+from models.data.synthetic_sets import (
     CACHE_DIR,
     SYNTHETIC_HOLDOUT_COUNTS,
     SYNTHETIC_HOLDOUT_SEED,
@@ -77,9 +77,9 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
           promote) -> None:
     """Train a model and register it as a version (Keras, ONNX, calibrated metadata, plots, card)."""
     start_model_command("train", out, promote)
-    from models.bundle import copy_history, new_version, write_model_folder
-    from models.train import fit
-    from models.trainset import assemble
+    from models.data.trainset import assemble
+    from models.training.bundle import copy_history, new_version, write_model_folder
+    from models.training.train import fit
 
     if not data_dir and not synthetic:
         raise click.UsageError("give --data DIR, --synthetic, or both")
@@ -95,7 +95,7 @@ def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patien
     if synthetic:
         counts = {"Train": synthetic_count, "Validation": SYNTHETIC_VALIDATION_COUNT}
         synthetic_dir, holdout_dir = synthetic_data(SYNTHETIC_SEED, counts, CACHE_DIR, click.echo), synthetic_holdout()
-        sources.append({"kind": "synthetic", "generator": "models.synthetic", "seed": SYNTHETIC_SEED,
+        sources.append({"kind": "synthetic", "generator": "models.data.synthetic", "seed": SYNTHETIC_SEED,
                         "counts_per_class": counts, "holdout_seed": SYNTHETIC_HOLDOUT_SEED,
                         "holdout_counts_per_class": SYNTHETIC_HOLDOUT_COUNTS})
     if data_dir:
@@ -195,9 +195,9 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
     from core.registry import resolve_model
     from core.served_model import ServedModel
     from core.settings import Settings
-    from models.data import find_splits
-    from models.evaluate import evaluate_split, write_evaluation
-    from models.trainset import assemble
+    from models.data.pipeline import find_splits
+    from models.data.trainset import assemble
+    from models.evaluation.evaluate import evaluate_split, write_evaluation
 
     if self_blend and not data_dir:
         raise click.UsageError("--self-blend makes its test fakes from --data's real photos; give --data DIR")

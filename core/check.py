@@ -56,7 +56,7 @@ def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:
 def served_crops(rgb: np.ndarray, found: list, size: int) -> np.ndarray:
     """What the classifier is shown for an image: one crop per found face, else the whole image.
 
-    The one place that decides it, for serving and for building training data (models.prepare).
+    The one place that decides it, for serving and for building training data (models.data.prepare).
     """
     if found:
         return np.stack([crop_face(rgb, face.box, size=size) for face in found])

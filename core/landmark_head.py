@@ -2,7 +2,7 @@
 
 The CNN pools early and so misses what tells GAN-made faces from photos; sampled at the same 468
 facial points in every face (MediaPipe FaceMesh, core/landmarks.py), colour, fine texture
-and the points' layout separate them with a plain logistic regression (fitted by models.landmark_head).
+and the points' layout separate them with a plain logistic regression (fitted by models.training.landmark_head).
 Its evidence is added to the CNN's by a soft OR of their logits,
 
     P(fake) = sigmoid(logaddexp(logit(p_cnn), head_logit)),
@@ -11,7 +11,7 @@ so either one alone can call a crop fake, and a crop without landmarks keeps the
 Numpy and LiteRT only: serving workers load no TensorFlow and no scikit-learn.
 
 Since feature version 2 the head weighs both sides of a face alike: each point's features are
-averaged with those of its mirror point (facemesh_mirror.json, measured by models.mirror_points).
+averaged with those of its mirror point (facemesh_mirror.json, measured by models.training.mirror_points).
 A head fitted on faces as photographed learned which side was which and lost ROC AUC 0.878 → 0.751
 on mirrored faces-gan Test faces; scored on crops turned to one orientation (orientation.py) it
 reached 0.840 refitted, and 0.858–0.864 with the mirror average (faces-small_cnn-2's crops).

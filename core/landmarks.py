@@ -1,6 +1,6 @@
 """468 face landmarks (MediaPipe FaceMesh, the vendored face_landmark.tflite) for a detected face.
 
-Used to build self-blended fakes (models.selfblend) and, at serving time, by the landmark head
+Used to build self-blended fakes (models.data.selfblend) and, at serving time, by the landmark head
 (core/landmark_head.py). Like core/faces.py it runs the model in LiteRT, so
 no TensorFlow is needed.
 

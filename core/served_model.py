@@ -34,7 +34,7 @@ RUNTIME_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 PROBE_TOLERANCE = 1e-4   # a served model must reproduce the probe scores recorded when it was built
 PROBE_SEED = 20261126
-FEATURES_OUTPUT = "features"   # a backbone model's second output: what its head reads (models/detector.py)
+FEATURES_OUTPUT = "features"   # a backbone model's second output: what its head reads (models/training/detector.py)
 
 
 def probe_batch(size: int) -> np.ndarray:
@@ -47,7 +47,7 @@ def probe_batch(size: int) -> np.ndarray:
 
 def reencode_jpeg(crops: np.ndarray, quality: int) -> np.ndarray:
     """Each crop JPEG-encoded at `quality` (4:2:0) and decoded: the format-shortcut rule (DataRule; training
-    data gets it in models.data)."""
+    data gets it in models.data.pipeline)."""
     out = np.empty_like(crops, dtype=np.uint8)
     for index, crop in enumerate(crops):
         buffer = io.BytesIO()
@@ -165,7 +165,7 @@ class Runtime:
         return self._run(self._outputs[0], pixels, batch_size).astype(np.float64).reshape(len(pixels))
 
     def features(self, pixels: np.ndarray) -> np.ndarray:
-        """N×F: the `features` output of a network built on a backbone (models/detector.py), the head's input."""
+        """N×F: the `features` output of a network built on a backbone (models/training/detector.py), the head's input."""
         if FEATURES_OUTPUT not in self._outputs:
             raise ModelError(f"{self.path}: the network has no {FEATURES_OUTPUT!r} output (not a backbone model)")
         return self._run(FEATURES_OUTPUT, pixels, 1)
@@ -225,7 +225,7 @@ class Scorer:
         return self.score_prepared(self.rule.finish(variants)), not np.array_equal(oriented, crop)
 
     def features(self, crops: np.ndarray) -> np.ndarray:
-        """The backbone features of crops as served (a backbone model's head input; models/detector.py)."""
+        """The backbone features of crops as served (a backbone model's head input; models/training/detector.py)."""
         return self.runtime.features(self.prepare(crops))
 
 

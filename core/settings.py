@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     sync_retry_attempts: PositiveInt = 5
 
     # Retraining from reviewed labels (feedback/retrain.py)
-    base_data_dir: Path | None = None             # unset: the synthetic generator (models/synthetic.py)
+    base_data_dir: Path | None = None             # unset: the synthetic generator (models/data/synthetic.py)
     feedback_weight: PositiveFloat = 5.0                  # loss weight of a reviewed example (a base example weighs 1)
     retrain_schedule: str = "0 3 * * 0"           # crontab (UTC) of `worker`'s retraining; empty: never
     retrain_min_labels: NonNegativeInt = 50                  # new labels since the last run before `worker` retrains

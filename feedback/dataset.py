@@ -22,7 +22,7 @@ from core.images import ImageStore
 from core.problems import Problem
 from core.settings import Settings
 from core.store import ReviewItem, Store
-from models.data import Split, find_splits
+from models.data.pipeline import Split, find_splits
 
 LABELS = {"real": 0, "fake": 1}
 WORK_DIR = "retraining"             # <instance>/retraining/: crops of a run (deleted after it), synthetic base data
@@ -146,13 +146,13 @@ class BaseData:
 def base_data(settings: Settings, progress: Callable[[str], None], face_crop: bool = False, size: int = 256) -> BaseData:
     """DFG_BASE_DATA_DIR's Train/Validation/Test, or synthetic data and the synthetic holdout (cached).
 
-    With `face_crop` (the champion was trained on the server's face crops, models.prepare) every base
+    With `face_crop` (the champion was trained on the server's face crops, models.data.prepare) every base
     image goes through that crop too, like the reviewed images do.
     """
     data = _base_files(settings, progress)
     if not face_crop:
         return data
-    from models.prepare import Preparer
+    from models.data.prepare import Preparer
 
     progress("base data: cropping faces as served (cached)")
     preparer = Preparer(settings.instance_path() / WORK_DIR, size)
@@ -173,7 +173,7 @@ def _base_files(settings: Settings, progress: Callable[[str], None]) -> BaseData
         return BaseData(splits["Train"], splits["Validation"], splits["Test"],
                         {"kind": "folder", "path": str(root),
                          "balance": {name: split.balance() for name, split in splits.items()}})
-    from models.synthetic_sets import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
+    from models.data.synthetic_sets import SYNTHETIC_HOLDOUT_COUNTS, SYNTHETIC_HOLDOUT_SEED, SYNTHETIC_SEED, synthetic_data
 
     cache = settings.instance_path() / WORK_DIR / "synthetic"
     count = settings.retrain_synthetic_count

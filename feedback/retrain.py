@@ -4,7 +4,7 @@ One run (`deepfake-guard retrain`, or the worker on DFG_RETRAIN_SCHEDULE):
 1. take the store lease (one retraining at a time across processes and hosts; feedback/lease.py);
 2. turn every reviewed image into the crops the server scored, split by a stable hash
    (feedback/dataset.py), and add the feedback-train crops to the base training data, weighted;
-3. fine-tune the champion (models/train.py, `--init`) and build a version folder (models/bundle.py);
+3. fine-tune the champion (models/training/train.py, `--init`) and build a version folder (models/training/bundle.py);
 4. score champion and challenger on the same fixed base holdout and feedback holdout, apply the
    gate (feedback/gate.py), promote or keep the champion;
 5. write the decision to the registry (core/registry.py, retraining.jsonl): both models' metrics,
@@ -43,8 +43,8 @@ from feedback.dataset import (
 from feedback.gate import feedback_report, image_scores, promotion_decision
 from feedback.lease import Lease
 from feedback.sync import open_state, read_state, write_state
-from models.data import Split
-from models.detector import is_backbone_model
+from models.data.pipeline import Split
+from models.training.detector import is_backbone_model
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "retrain_lease"
@@ -83,9 +83,9 @@ def _base_report(report: dict) -> dict:
 
 
 def gate_scores(model: ServedModel, base_holdout: Split, feedback: FeedbackSet):
-    """One model's scores as served: the base holdout (a models.evaluate.Evaluation) and each held-out
+    """One model's scores as served: the base holdout (a models.evaluation.evaluate.Evaluation) and each held-out
     reviewed image (its most suspicious crop)."""
-    from models.evaluate import evaluate_split, score_split
+    from models.evaluation.evaluate import evaluate_split, score_split
 
     info = model.info
     base = evaluate_split(model, base_holdout, "base_holdout", info.threshold, info.uncertain_band, robustness=False)
@@ -109,8 +109,8 @@ def _keras_challenger(settings: Settings, champion: ServedModel, champion_folder
     from models import quiet_tensorflow
 
     quiet_tensorflow()
-    from models.bundle import write_model_folder
-    from models.train import fit
+    from models.training.bundle import write_model_folder
+    from models.training.train import fit
 
     keeper = _lease_keeper(lease, stop)
     progress(f"fine-tuning {champion.version} for up to {settings.retrain_epochs} epochs on {len(train_split.paths)} "
@@ -144,11 +144,11 @@ def _keras_challenger(settings: Settings, champion: ServedModel, champion_folder
 
 def _head_challenger(champion: ServedModel, train_split: Split, weights, base, description: dict, version: str,
                      face_crop: bool, progress: Callable[[str], None]):
-    """Refit the head of a backbone champion (models/detector.py) on the features it computes as served; the
+    """Refit the head of a backbone champion (models/training/detector.py) on the features it computes as served; the
     backbone stays. Returns how to write the challenger's folder."""
     import onnx
 
-    from models.detector import refit_head, write_detector_folder
+    from models.training.detector import refit_head, write_detector_folder
 
     started = time.perf_counter()
     progress(f"refitting the head of {champion.version} on {len(train_split.paths)} images' backbone features "

@@ -1,4 +1,6 @@
-"""Model code: architectures, data, training, evaluation, export and the registry.
+"""Model code in three rooms: `data/` (training data), `training/` (architectures, fitting, detectors, export,
+the servable model folder) and `evaluation/` (metrics, robustness, plots, report, card); `default/` holds the
+shipped model. The registry lives in core/registry.py.
 
 Importing this package is cheap: TensorFlow is imported only by the modules that train or export.
 """
@@ -7,7 +9,7 @@ import os
 
 from core.registry import DEFAULT_MODEL_DIR  # noqa: F401  (the shipped model is package data here)
 
-# Architectures `make_model` builds (see models.architectures); here so the CLI need not import Keras.
+# Architectures `make_model` builds (see models.training.architectures); here so the CLI need not import Keras.
 ARCHITECTURES = ("small_cnn", "pixel_cnn", "efficientnetv2b0")
 
 

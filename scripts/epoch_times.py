@@ -32,9 +32,9 @@ def main() -> None:
 
     import keras
 
-    from models.data import find_splits
-    from models.synthetic_sets import CACHE_DIR, synthetic_data
-    from models.train import fit
+    from models.data.pipeline import find_splits
+    from models.data.synthetic_sets import CACHE_DIR, synthetic_data
+    from models.training.train import fit
 
     per_class = args.images // 2
     data = synthetic_data(DATA_SEED, {"Train": per_class, "Validation": 16}, CACHE_DIR)

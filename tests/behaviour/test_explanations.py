@@ -11,7 +11,7 @@ import models
 from bench.explain import deletion_falls
 from core.explain import GRID, occlusion_map, to_grid
 from core.served_model import DataRule, Scorer, ServedModel
-from models.synthetic import sample_photos
+from models.data.synthetic import sample_photos
 
 SIZE = 256
 
@@ -52,8 +52,8 @@ def shipped() -> ServedModel:
 
 @pytest.fixture(scope="module")
 def self_blended(shipped, tmp_path_factory) -> list[np.ndarray]:
-    """Served crops of self-blended fakes of the package portraits (models/selfblend.py)."""
-    from models.prepare import Preparer
+    """Served crops of self-blended fakes of the package portraits (models/data/selfblend.py)."""
+    from models.data.prepare import Preparer
 
     folder = tmp_path_factory.mktemp("blends")
     preparer = Preparer(folder / "cache", shipped.info.input_size, seed=3)

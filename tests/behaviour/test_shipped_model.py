@@ -11,7 +11,7 @@ from PIL import Image
 
 import models
 from core.served_model import ServedModel
-from models.synthetic import make_pair, sample_photos
+from models.data.synthetic import make_pair, sample_photos
 
 PAIRS = 24
 # Invariance bounds: mean and 90th percentile of |Δ P(fake)| over 48 images, and the share of verdicts
@@ -80,8 +80,8 @@ SELF_BLEND_COPIES = 6
 
 @pytest.mark.parametrize("portrait", ["astronaut", "grace_hopper"])
 def test_a_self_blended_fake_scores_higher_than_its_source(classifier, portrait, tmp_path):
-    """Face-swap-like fakes (models.selfblend) of a package portrait, as the server would crop them."""
-    from models.prepare import Preparer
+    """Face-swap-like fakes (models.data.selfblend) of a package portrait, as the server would crop them."""
+    from models.data.prepare import Preparer
 
     photo = dict(sample_photos())[portrait]
     path = tmp_path / f"{portrait}.jpg"

@@ -1,8 +1,8 @@
 """One scoring path: every caller of the served-model contract (core/served_model.py) gives a face the
 score the server gives it, bit for bit, and no other code composes the model's preprocessing.
 
-The callers: serving (core.check.Checker), `evaluate` (models.evaluate), threshold and band
-calibration (models.bundle.calibrate), the landmark head's fit (models.landmark_head.head_set), the
+The callers: serving (core.check.Checker), `evaluate` (models.evaluation.evaluate), threshold and band
+calibration (models.training.bundle.calibrate), the landmark head's fit (models.training.landmark_head.head_set), the
 retraining gate (feedback.retrain.gate_scores). The model is the shipped default: it has every step
 of the contract (canonical orientation, the q90 re-encode, a landmark head).
 """
@@ -23,10 +23,10 @@ from core.registry import DEFAULT_MODEL_DIR
 from core.served_model import Scorer, ServedModel
 from feedback.dataset import FeedbackSet
 from feedback.retrain import gate_scores
-from models.bundle import calibrate
-from models.data import Split
-from models.evaluate import evaluate_split, score_split
-from models.landmark_head import head_set
+from models.data.pipeline import Split
+from models.evaluation.evaluate import evaluate_split, score_split
+from models.training.bundle import calibrate
+from models.training.landmark_head import head_set
 from tests.images import coffee, jpeg
 from tests.models.tiny_data import write_real_faces
 
@@ -44,7 +44,7 @@ def model() -> ServedModel:
 @pytest.fixture(scope="module")
 def served(model, tmp_path_factory) -> tuple[Split, np.ndarray]:
     """Generated face photos checked as the server checks them; each crop the server scored saved losslessly
-    (as models.prepare saves training and test crops), with the score the server gave it."""
+    (as models.data.prepare saves training and test crops), with the score the server gave it."""
     root = tmp_path_factory.mktemp("photos")
     write_real_faces(root, {"Test": 16}, seed=5)
     photos = [path.read_bytes() for path in sorted((root / "Test" / "Real").glob("*.jpg"))]
@@ -125,10 +125,10 @@ def _calls(tree: ast.AST, names: set[str]) -> list[int]:
 
 
 def test_no_other_code_composes_the_preprocessing():
-    """Only DataRule.prepare turns and re-encodes crops for the model. Training's decode (models/data.py)
+    """Only DataRule.prepare turns and re-encodes crops for the model. Training's decode (models/data/pipeline.py)
     applies the format-shortcut re-encode to training images, where flips are augmentation; bench.scoring_paths
     rebuilds the order evaluation used before the contract, to show the difference."""
-    allowed = {ROOT / "core" / "served_model.py", ROOT / "models" / "data.py", ROOT / "bench" / "scoring_paths.py"}
+    allowed = {ROOT / "core" / "served_model.py", ROOT / "models" / "data" / "pipeline.py", ROOT / "bench" / "scoring_paths.py"}
     offenders = []
     for package in ("core", "server", "models", "feedback", "bench", "cli"):
         for path in (ROOT / package).rglob("*.py"):

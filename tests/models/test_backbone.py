@@ -1,4 +1,4 @@
-"""The backbone conversion (models/backbone.py): a TF.js graph model becomes an ONNX feature extractor whose
+"""The backbone conversion (models/training/backbone.py): a TF.js graph model becomes an ONNX feature extractor whose
 features are the TF graph's own tap maps, pooled, within tolerance. The TF.js model is a tiny one the test
 writes from a TensorFlow graph (a fresh clone has no package files)."""
 from __future__ import annotations
@@ -52,7 +52,7 @@ def write_tfjs_model(folder, seed: int = 0):
 
 
 def test_a_converted_tfjs_model_gives_the_tf_graphs_pooled_taps(tmp_path):
-    from models.backbone import convert_tfjs, features
+    from models.training.backbone import convert_tfjs, features
 
     model_json, run_tf = write_tfjs_model(tmp_path / "tfjs")
     onnx_file = convert_tfjs(model_json, TAPS, tmp_path / "backbone.onnx")

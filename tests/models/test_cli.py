@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from cli import main
 from core.registry import Registry
-from models.robustness import CONDITIONS
+from models.evaluation.robustness import CONDITIONS
 from tests.models.tiny_data import write_tiny_set
 
 EXPECTED_PLOTS = {"plots/roc.png", "plots/pr.png", "plots/confusion_matrix.png", "plots/robustness.png",

@@ -1,4 +1,4 @@
-"""The backbone detector (models/detector.py): the false-alarm operating point, the served graph equal to the
+"""The backbone detector (models/training/detector.py): the false-alarm operating point, the served graph equal to the
 training-time composition, and `train-detector` end to end on generated faces with a tiny backbone."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from cli import main
 from core.served_model import DataRule, Runtime, Scorer, ServedModel
-from models.detector import FeatureHead, compose, operating_point, strip_head
+from models.training.detector import FeatureHead, compose, operating_point, strip_head
 from tests.models.tiny_data import write_faces_with_blurred_fakes, write_real_faces
 
 SIZE = 224

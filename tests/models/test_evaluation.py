@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.metrics import COMBINED_KIND, by_kind, choose_threshold, classification_report, uncertain_band
-from models.robustness import CONDITIONS, degrade, robustness_table
+from models.evaluation.metrics import COMBINED_KIND, by_kind, choose_threshold, classification_report, uncertain_band
+from models.evaluation.robustness import CONDITIONS, degrade, robustness_table
 
 
 def test_classification_report_on_a_hand_counted_set():
@@ -133,8 +133,8 @@ def _figures(value) -> set[str]:
 def test_card_and_report_state_only_measured_figures():
     import re
 
-    from models.card import render_card
-    from models.report import render_report
+    from models.evaluation.card import render_card
+    from models.evaluation.report import render_report
 
     images = np.concatenate([_images(6, 1, detail=False), _images(6, 2, detail=True)])
     labels = np.array([0] * 6 + [1] * 6)

@@ -30,7 +30,7 @@ def test_reference_model_is_not_trivial(weights, images):
 
 @pytest.mark.parametrize("fmt", ["json+h5", "full h5"])
 def test_keras2_files_load_and_flip(tmp_path, weights, images, fmt):
-    from models.importer import as_fake_probability, load_any
+    from models.training.importer import as_fake_probability, load_any
 
     if fmt == "json+h5":
         json_path, weights_path = k2.write_json_and_weights(tmp_path, weights)
@@ -45,7 +45,7 @@ def test_keras2_files_load_and_flip(tmp_path, weights, images, fmt):
 
 
 def test_keras2_json_without_weights_is_refused(tmp_path, weights):
-    from models.importer import load_any
+    from models.training.importer import load_any
 
     json_path, _ = k2.write_json_and_weights(tmp_path, weights)
     with pytest.raises(ValueError, match="--weights"):
@@ -73,7 +73,7 @@ def test_import_command_registers_a_flipped_servable_model(tmp_path, monkeypatch
     served = ServedModel(folder).fake_probabilities(images)
     np.testing.assert_allclose(served, 1 - k2.reference_p_real(images, weights), atol=1e-5)
     # A .keras file of the same model imports too (saved by Keras 3, output P(real) as well).
-    from models.importer import load_any
+    from models.training.importer import load_any
     model, _, _ = load_any(json_path, weights_path)
     model.save(tmp_path / "seed.keras")
     again = CliRunner().invoke(main, ["models", "import", str(tmp_path / "seed.keras"), "--version", "seed-v2"])

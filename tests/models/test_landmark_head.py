@@ -12,7 +12,7 @@ import models
 from cli import main
 from core.landmark_head import HEAD_FILE
 from core.served_model import ServedModel
-from models.landmark_head import OFFSETS
+from models.training.landmark_head import OFFSETS
 from tests.models.tiny_data import write_faces_with_blurred_fakes, write_real_faces
 
 COUNTS = {"Train": 16, "Validation": 8, "Test": 8}
@@ -89,7 +89,7 @@ def test_a_validation_split_without_fakes_is_reported_not_a_traceback(tmp_path, 
 def test_a_second_set_of_real_photos_joins_the_heads_training():
     """add-landmark-head --synthetic adds the synthetic set's Train reals to the head's training set."""
     from core.landmark_head import FEATURES
-    from models.landmark_head import HeadSet, fit_head, joined
+    from models.training.landmark_head import HeadSet, fit_head, joined
 
     rng = np.random.default_rng(0)
 

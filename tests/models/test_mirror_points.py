@@ -1,4 +1,4 @@
-"""`python -m models.mirror_points` measures the landmark pairing the head reads; the shipped file is its result."""
+"""`python -m models.training.mirror_points` measures the landmark pairing the head reads; the shipped file is its result."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from core.landmark_head import POINTS, LandmarkFinder, mirror_pairing
-from models.mirror_points import measure_pairing
+from models.training.mirror_points import measure_pairing
 from tests.unit.test_landmark_head import _face_crop
 
 

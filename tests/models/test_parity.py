@@ -5,13 +5,13 @@ import numpy as np
 
 import models
 from core.served_model import ServedModel
-from models.synthetic import make_fake, make_real, sample_photos
+from models.data.synthetic import make_fake, make_real, sample_photos
 
 TOLERANCE = 1e-4
 
 
 def test_shipped_runtime_matches_keras_within_tolerance():
-    from models.architectures import load_keras
+    from models.training.architectures import load_keras
 
     folder = models.DEFAULT_MODEL_DIR
     keras_model = load_keras(folder / "model.keras")

@@ -1,4 +1,4 @@
-"""Training data as served: the crops models.prepare makes are the very crops the server scores, and
+"""Training data as served: the crops models.data.prepare makes are the very crops the server scores, and
 `train --self-blend` learns from a folder of real faces alone."""
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from core.check import Checker
 from core.faces import FaceDetector
 from core.intake import decode_image
 from core.served_model import ServedModel, reencode_jpeg
-from models.data import load_image
-from models.prepare import MAX_PIXELS, Preparer
-from models.robustness import CONDITIONS
+from models.data.pipeline import load_image
+from models.data.prepare import MAX_PIXELS, Preparer
+from models.evaluation.robustness import CONDITIONS
 from tests.images import astronaut, coffee, encode, jpeg
 from tests.models.tiny_data import write_real_faces
 
@@ -144,7 +144,7 @@ def test_self_blend_needs_a_data_folder(tmp_path):
 
 def test_the_threshold_is_chosen_on_the_data_folders_validation_split(tmp_path):
     """With a data folder and the synthetic set, the calibration split is the data folder's own."""
-    from models.trainset import assemble
+    from models.data.trainset import assemble
     from tests.models.tiny_data import write_tiny_set
 
     faces = write_real_faces(tmp_path / "faces", {"Train": 2, "Validation": 2, "Test": 2}, seed=1)
@@ -161,7 +161,7 @@ def test_the_threshold_is_chosen_on_the_data_folders_validation_split(tmp_path):
 def test_evaluate_reports_each_kind_of_fake_named_in_the_data_folders_manifest(tmp_path, monkeypatch):
     import csv
 
-    from models.synthetic import write_dataset
+    from models.data.synthetic import write_dataset
 
     monkeypatch.setenv("DFG_INSTANCE_DIR", str(tmp_path / "instance"))
     monkeypatch.chdir(tmp_path)

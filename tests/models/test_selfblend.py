@@ -1,4 +1,4 @@
-"""Self-blended fakes (models.selfblend) on package portraits: seeded, local to the face, changed where blended."""
+"""Self-blended fakes (models.data.selfblend) on package portraits: seeded, local to the face, changed where blended."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from core.faces import FaceDetector
 from core.landmarks import FaceLandmarker
-from models.selfblend import convex_hull, hull_mask, self_blend
+from models.data.selfblend import convex_hull, hull_mask, self_blend
 from tests.images import astronaut
 
 SEEDS = range(12)

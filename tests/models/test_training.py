@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import Split, class_weights, example_weights, find_splits, load_images
+from models.data.pipeline import Split, class_weights, example_weights, find_splits, load_images
 from tests.models.tiny_data import write_tiny_set
 
 SIZE = 64
@@ -20,7 +20,7 @@ def _auc(model, split: Split) -> float:
 
 @pytest.mark.slow
 def test_short_training_run_lowers_the_loss(tmp_path):
-    from models.train import fit
+    from models.training.train import fit
 
     write_tiny_set(tmp_path, 24, size=SIZE)
     splits = find_splits(tmp_path)
@@ -48,7 +48,7 @@ def test_class_weights_only_when_unbalanced(tmp_path):
 
 def test_format_shortcut_rule_is_the_same_in_training_and_evaluation(tmp_path):
     """Real PNGs and fake JPEGs end up with the same JPEG q90 encoding, in tf.data and in evaluation alike."""
-    from models.data import dataset
+    from models.data.pipeline import dataset
 
     rng = np.random.default_rng(3)
     for label, fmt in (("Real", "PNG"), ("Fake", "JPEG")):

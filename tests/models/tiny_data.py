@@ -36,7 +36,7 @@ def write_real_faces(root: Path, counts: dict[str, int], seed: int = 0, size: in
     Each is a random framing of one of the two package portraits (astronaut, Grace Hopper): the face
     at a random scale and offset, maybe mirrored, with a slight colour cast, JPEG q92.
     """
-    from models.synthetic import FACE_BOXES, sample_photos
+    from models.data.synthetic import FACE_BOXES, sample_photos
 
     photos = {name: pixels for name, pixels in sample_photos() if name in FACE_BOXES}
     rng = np.random.default_rng(seed)

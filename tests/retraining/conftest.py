@@ -32,9 +32,9 @@ def tiny_base(tmp_path_factory) -> Path:
 
 def build_tiny_champion(base: Path, out: Path, version: str = CHAMPION) -> Path:
     """A small_cnn at 64² trained for a few epochs on `base`, as a registry-ready folder `out`."""
-    from models.bundle import write_model_folder
-    from models.data import find_splits
-    from models.train import fit
+    from models.data.pipeline import find_splits
+    from models.training.bundle import write_model_folder
+    from models.training.train import fit
 
     splits = find_splits(base)
     result = fit(splits["Train"], splits["Validation"], epochs=4, seed=7, batch_size=8, augment="none",

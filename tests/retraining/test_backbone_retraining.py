@@ -1,4 +1,4 @@
-"""Retraining a backbone detector (models/detector.py): the challenger keeps the champion's backbone, gets a head
+"""Retraining a backbone detector (models/training/detector.py): the challenger keeps the champion's backbone, gets a head
 refitted on the features it computes as served, goes through the same gate and, promoted, is served at once."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from core.served_model import DataRule, Runtime, Scorer, ServedModel
 from feedback.retrain import retrain
-from models.data import find_splits
-from models.detector import fit_head, is_backbone_model, write_detector_folder
-from models.evaluate import load_images
+from models.data.pipeline import find_splits
+from models.evaluation.evaluate import load_images
+from models.training.detector import fit_head, is_backbone_model, write_detector_folder
 from tests.models.test_detector import tiny_backbone
 from tests.retraining.conftest import CHAMPION, Loop, feedback_images
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 from core.settings import Settings
 from feedback.dataset import base_data
-from models.prepare import Preparer
+from models.data.prepare import Preparer
 from tests.models.tiny_data import write_real_faces
 
 

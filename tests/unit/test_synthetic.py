@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models import manipulations, synthetic
+from models.data import manipulations, synthetic
 
 COUNTS = {"Train": 3, "Validation": 2, "Test": 2}
 SEED = 11

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras
 
-from models.layers import Complement
+from models.training.layers import Complement
 
 MODEL_CLASSES = {"Functional": ("keras.src.models.functional", "Functional"),
                  "Model": ("keras.src.models.functional", "Functional"),

@@ -5,7 +5,7 @@ FaceDetector, core.check.served_crops — and the crop of its top face (the whol
 image when there is none) is what training, validation and evaluation see. So what the model
 learns is what it is shown later.
 
-Self-blend: each real photo gives `copies` fakes (models.selfblend) made on the full photo from
+Self-blend: each real photo gives `copies` fakes (models.data.selfblend) made on the full photo from
 its top face's 468 landmarks; the fake then goes through the same face crop (detected again, as
 the server would), and the blend weights, cropped alike, become its mask (where it was changed).
 
@@ -24,7 +24,7 @@ from PIL import Image
 from core.check import served_crops
 from core.faces import FaceDetector
 from core.intake import decode_image
-from models.data import Split
+from models.data.pipeline import Split
 
 # bump when crops or fakes change: old cache entries are then ignored (2: faces enlarged up to 2×)
 PREP_VERSION = 2
@@ -118,9 +118,9 @@ class Preparer:
         return str(out), str(out_mask or "")
 
     def self_blended_photo(self, path: str | Path, copy: int):
-        """The whole self-blended photo (models.selfblend.SelfBlend) before the crop, or None without
+        """The whole self-blended photo (models.data.selfblend.SelfBlend) before the crop, or None without
         a face and its landmarks."""
-        from models.selfblend import self_blend
+        from models.data.selfblend import self_blend
 
         key = self._key(path)
         rgb = self._decode(path)

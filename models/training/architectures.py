@@ -8,7 +8,7 @@ import numpy as np
 from keras import layers
 
 from models import ARCHITECTURES
-from models.layers import BlockColour, BlockEnergy, Truncate
+from models.training.layers import BlockColour, BlockEnergy, Truncate
 
 INPUT_SIZE = 256
 BLOCK = 8               # small_cnn summarises traces over 8×8 pixel blocks

@@ -17,7 +17,7 @@ CACHE_DIR = Path(".cache") / "synthetic"
 def synthetic_data(seed: int, counts: dict[str, int], cache_dir: Path = CACHE_DIR,
                    progress: Callable[[str], None] = print) -> Path:
     """Generate (or reuse) a synthetic data folder for `seed` and `counts`."""
-    from models.synthetic import write_dataset
+    from models.data.synthetic import write_dataset
 
     folder = cache_dir / (f"seed{seed}-" + "-".join(f"{k[0]}{v}" for k, v in counts.items()))
     if not (folder / "summary.json").exists():  # written last by write_dataset: the folder is complete

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.landmark_head import FEATURE_VERSION, HeadWeights, LandmarkFinder, head_inputs, soft_or
 from core.served_model import Scorer
-from models.data import Split, load_images
+from models.data.pipeline import Split, load_images
 
 # L2 strength (scikit-learn's C) of the logistic regression: on faces-gan Test, C 0.03, 0.1 and 0.3
 # gave ROC AUC 0.910, 0.908 and 0.904 (head alone, fitted on faces-gan Train, measured).

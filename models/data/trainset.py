@@ -5,15 +5,15 @@ metadata and the model card report every one of them separately:
     "test"                 the data folder's Test split (or its flat split's share)
     "self_blended_test"    one self-blended fake per real photo of that Test split, with the reals
     "synthetic_holdout"    the synthetic set's holdout (its own seed)
-With `face_crop`, every image of every set goes through the server's face crop (models.prepare).
+With `face_crop`, every image of every set goes through the server's face crop (models.data.prepare).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.data import SPLITS, Split, find_splits
-from models.prepare import SELF_BLENDED_TEST, Preparer
+from models.data.pipeline import SPLITS, Split, find_splits
+from models.data.prepare import SELF_BLENDED_TEST, Preparer
 
 TRAINING_SPLITS = ("Train", "Validation")
 

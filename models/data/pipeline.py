@@ -187,7 +187,7 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
             rescale, tint).
         sample_weights: optional per-example weights (feedback examples weigh more in retraining).
         map_size: also yield a map_size² target of where each image was changed (mask files; all
-            ones for a fake without one, zeros for a real image), for models.architectures.with_map_head.
+            ones for a fake without one, zeros for a real image), for models.training.architectures.with_map_head.
         reencode_quality: the format-shortcut rule: JPEG-encode every resized image at this quality
             (before augmentation, for both classes).
 
@@ -196,7 +196,7 @@ def dataset(split: Split, size: int, batch_size: int, training: bool, seed: int,
     """
     import tensorflow as tf
 
-    from models.augment import augment_batch, augment_image, seed_geometry
+    from models.data.augment import augment_batch, augment_image, seed_geometry
 
     autotune = tf.data.AUTOTUNE
     weights = sample_weights or [1.0] * len(split.paths)

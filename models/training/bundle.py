@@ -11,12 +11,12 @@ import numpy as np
 from core.landmark_head import HEAD_FILE, HeadWeights, LandmarkHead
 from core.registry import sha256_file
 from core.served_model import METADATA_FILE, RUNTIME_FILE, DataRule, Runtime, Scorer, probe_batch
-from models.card import write_card
-from models.data import Split, load_images
-from models.evaluate import evaluate_split, score_split
-from models.export import PARITY_TOLERANCE, export_onnx, parity
-from models.metrics import choose_threshold, classification_report, uncertain_band
-from models.plots import write_plots
+from models.data.pipeline import Split, load_images
+from models.evaluation.card import write_card
+from models.evaluation.evaluate import evaluate_split, score_split
+from models.evaluation.metrics import choose_threshold, classification_report, uncertain_band
+from models.evaluation.plots import write_plots
+from models.training.export import PARITY_TOLERANCE, export_onnx, parity
 
 KERAS_FILE = "model.keras"
 PARITY_SAMPLES = 32
@@ -68,7 +68,7 @@ def write_model_folder(out_dir: str | Path, model, validation: Split | None, tes
             evaluation here, and by the server to every crop).
         calibration: (threshold, band) to use as given when there is no validation data.
         robustness: measure the robustness table on every test set.
-        face_crop: the files were made by the server's face crop (models.prepare); recorded in the
+        face_crop: the files were made by the server's face crop (models.data.prepare); recorded in the
             data rule so that `evaluate` prepares test data the same way.
         head: a landmark head (core/landmark_head.py) to save with the model; the
             threshold, band and every figure are then those of the CNN and the head together.

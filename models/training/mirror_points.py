@@ -1,4 +1,4 @@
-"""`python -m models.mirror_points --data DIR`: which FaceMesh landmark is which one's mirror image.
+"""`python -m models.training.mirror_points --data DIR`: which FaceMesh landmark is which one's mirror image.
 
 FaceMesh numbers its 468 points on the face, not on the image: in a mirror image of a face, point i
 lands where the mirror of some other point j was (the left eye's corner where the right one's was).
@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from core.landmark_head import MIRROR_FILE, POINTS, LandmarkFinder
-from models.data import IMAGE_SUFFIXES
+from models.data.pipeline import IMAGE_SUFFIXES
 
 
 def measure_pairing(crops: np.ndarray, finder: LandmarkFinder) -> tuple[np.ndarray, dict]:

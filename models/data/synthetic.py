@@ -2,12 +2,12 @@
 
 REAL: random crops of the photos (random scale and aspect, flips, mild camera-like blur or
 sharpening, small colour/brightness jitter) resized to 256². FAKE: a real example made the same
-way, then one or two manipulations from `models.manipulations`. Both classes end with the same
+way, then one or two manipulations from `models.data.manipulations`. Both classes end with the same
 JPEG encode, whose settings are drawn from a stream that does not know the label (image i of
 Real and image i of Fake in a split share quality and subsampling), so the file format cannot
 give the label away. Everything is seeded: the same seed gives byte-identical files.
 
-    python -m models.synthetic OUT_DIR --train 2000 --validation 300 --test 300 --seed 0
+    python -m models.data.synthetic OUT_DIR --train 2000 --validation 300 --test 300 --seed 0
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from models import manipulations as manip
+from models.data import manipulations as manip
 
 SPLITS = ("Train", "Validation", "Test")
 LABELS = ("Real", "Fake")
@@ -254,7 +254,7 @@ def _write_one(job: tuple) -> dict:
     data, quality = encode_jpeg(image, _rng(seed, split_key, _ENCODE_STREAM, index))
     path = Path(out_dir) / split / label / f"{index:05d}.jpg"
     path.write_bytes(data)
-    if changed is not None:  # where the fake was changed: extra supervision for training (models.data)
+    if changed is not None:  # where the fake was changed: extra supervision for training (models.data.pipeline)
         Image.fromarray(np.round(changed * 255).astype(np.uint8), "L").save(
             Path(out_dir) / split / MASKS / f"{index:05d}.png")
     return {"split": split, "label": label, "file": f"{split}/{label}/{path.name}", "photo": base.name,

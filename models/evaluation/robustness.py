@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from models.metrics import classification_report
+from models.evaluation.metrics import classification_report
 
 JPEG_QUALITY = 60
 RESIZE_FACTOR = 0.5

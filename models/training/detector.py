@@ -1,7 +1,7 @@
 """A detector on a pretrained backbone: backbone features of the served face crop → a logistic head, at an
 operating point that bounds false alarms.
 
-The served file is one ONNX graph (`model.onnx`): the backbone (models/backbone.py) with the head appended,
+The served file is one ONNX graph (`model.onnx`): the backbone (models/training/backbone.py) with the head appended,
 so serving, the probe self-test, hashes, hot swap and the gate treat it like any model. Its outputs are
 `fake_probability` (first: what the server serves) and `features` (what the head reads), so training,
 calibration and retraining read the very features the served graph computes, through the served-model
@@ -138,7 +138,7 @@ def strip_head(model):
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     if FEATURES_OUTPUT not in [output.name for output in graph.output]:
-        raise ValueError(f"the graph has no {FEATURES_OUTPUT!r} output: not a backbone (models/backbone.py)")
+        raise ValueError(f"the graph has no {FEATURES_OUTPUT!r} output: not a backbone (models/training/backbone.py)")
     kept_nodes = [node for node in graph.node if not node.name.startswith(HEAD_PREFIX)]
     kept_init = [init for init in graph.initializer if not init.name.startswith(HEAD_PREFIX)]
     kept_out = [output for output in graph.output if output.name == FEATURES_OUTPUT]
@@ -157,7 +157,7 @@ class FeatureCache:
         self.folder = Path(folder) if folder else None
 
     def of(self, paths: list[str], progress=None) -> np.ndarray:
-        from models.data import load_images
+        from models.data.pipeline import load_images
 
         rows = []
         for index, path in enumerate(paths):
@@ -186,17 +186,17 @@ def write_detector_folder(folder: Path, backbone, head: FeatureHead, rule, valid
                           description: dict, version: str | None, robustness: bool = True,
                           progress=print, face_crop: bool = True) -> dict:
     """Compose the served graph, choose the operating point on the validation sets scored through it, then
-    evaluate and write the folder (models.bundle.finish_folder). Returns the metadata.
+    evaluate and write the folder (models.training.bundle.finish_folder). Returns the metadata.
 
     Args:
         backbone: the backbone graph (file or onnx.ModelProto; a served graph's old head is replaced).
         rule: the core.served_model.DataRule the backbone's features were computed under.
-        validation_sets / test_sets: name → models.data.Split.
+        validation_sets / test_sets: name → models.data.pipeline.Split.
     """
     from core.served_model import Runtime
-    from models.bundle import finish_folder
-    from models.evaluate import score_split
-    from models.metrics import classification_report
+    from models.evaluation.evaluate import score_split
+    from models.evaluation.metrics import classification_report
+    from models.training.bundle import finish_folder
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.data import Split, dataset, example_weights
+from models.data.pipeline import Split, dataset, example_weights
 
 SEED = 1337
 BATCH_SIZE = 32
@@ -77,14 +77,14 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
         checkpoint_dir: where the best checkpoint and the history CSV are written.
         seed: fixes weights initialisation, shuffling and augmentation.
         batch_size: batch size.
-        augment: "none", "seed" or "web" (see models.augment).
+        augment: "none", "seed" or "web" (see models.data.augment).
         patience: epochs without validation AUC gain before stopping.
         input_size: square input side.
         sample_weights: per-example training weights.
         learning_rate: peak learning rate (defaults: 1e-3 new, 1e-4 fine-tuning).
         weights: local backbone weights for a new efficientnetv2b0.
         map_weight: weight of the where-was-it-changed loss (0 trains on image labels alone).
-        reencode_quality: the format-shortcut rule (models.data): JPEG quality every image is
+        reencode_quality: the format-shortcut rule (models.data.pipeline): JPEG quality every image is
             re-encoded at, training and validation alike; None for data encoded alike already.
         callbacks: extra Keras callbacks (e.g. timers).
         keep_best: early stopping and the best validation epoch's weights; False runs every epoch
@@ -92,7 +92,7 @@ def fit(train: Split, validation: Split, arch: str = "small_cnn", epochs: int = 
     """
     import keras
 
-    from models.architectures import load_keras, make_model, with_map_head
+    from models.training.architectures import load_keras, make_model, with_map_head
 
     set_seed(seed)
     model = load_keras(init) if init else make_model(arch, input_size, weights)

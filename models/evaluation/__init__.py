@@ -1,0 +1,1 @@
+"""Evaluation: metrics and operating points, robustness, plots, the Markdown report and the model card."""
