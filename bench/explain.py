@@ -33,12 +33,11 @@ import models
 from core.crops import crop_face
 from core.explain import GRID, occlusion_map, to_grid
 from core.faces import FaceDetector
-from core.landmark_head import logit
 from core.served_model import ServedModel
 from models.data.pipeline import find_splits
 from models.data.prepare import Preparer
+from models.evaluation.explanations import deletion_falls
 
-TOP_FRACTION = 0.25
 DIFF_LEVEL = 12
 
 
@@ -73,30 +72,6 @@ class GradientMap:
 def _normalised(cells: np.ndarray) -> np.ndarray:
     peak = cells.max()
     return cells / peak if peak > 0 else cells
-
-
-def hidden(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """The crop with the given GRID×GRID cells filled with its mean colour."""
-    size = crop.shape[0]
-    out = crop.copy()
-    mean = crop.reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
-    step = size / GRID
-    for index in cells:
-        row, column = divmod(int(index), GRID)
-        out[round(row * step):round((row + 1) * step), round(column * step):round((column + 1) * step)] = mean
-    return out
-
-
-def deletion_falls(model: ServedModel, crop: np.ndarray, cells: np.ndarray,
-                   rng: np.random.Generator) -> tuple[float, float]:
-    """Fall of the served fake logit with the map's top quarter of cells hidden, and with as many random
-    cells hidden (the deletion test; also tests/behaviour/test_explanations.py)."""
-    count = round(TOP_FRACTION * GRID * GRID)
-    top = np.argsort(-cells.reshape(-1), kind="stable")[:count]
-    random = rng.choice(GRID * GRID, count, replace=False)
-    scores = model.fake_probabilities(np.stack([crop, hidden(crop, top), hidden(crop, random)]))
-    logits = logit(scores)
-    return float(logits[0] - logits[1]), float(logits[0] - logits[2])
 
 
 def _share(cells: np.ndarray, mask: np.ndarray) -> float:

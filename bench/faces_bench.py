@@ -1,13 +1,12 @@
 """Face detector figures: detect() median time at three image sizes, and (with --calibrate) the face-crop
 calibration and detection recall on a folder of aligned 256x256 faces.
 
-    python bench/faces_bench.py [--threads 2] [--repeat 50] [--calibrate ../shared/data/faces-gan]
+    python -m bench.faces_bench [--threads 2] [--repeat 50] [--calibrate ../shared/data/faces-gan]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from matplotlib import cbook
 from PIL import Image
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.crops import FACE_CROP_RAISE, face_square  # noqa: E402
-from core.faces import FaceDetector  # noqa: E402
+from core.crops import FACE_CROP_RAISE, face_square
+from core.faces import FaceDetector
 
 ASTRONAUT_FACE = (176, 80, 96, 96)  # x, y, w, h, checked by eye
 GRACE_FACE = (170, 148, 195, 195)

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.servers import REPO, Server, _wait_ready, children, free_port, start_ours
+from tests.local_site import trickling_upstream
+from tests.servers import REPO, Server, _wait_ready, children, free_port, start_ours
 
 KEY = "hostile-key-0123456789"
 # The per-key and per-address limits would stop the load rows (one key, one address, 60 checks a
@@ -212,34 +213,6 @@ def _url_check_against_a_trickle(server: Server, site_port: int) -> str:
     response = connection.getresponse()
     response.read()
     return f"{response.status} after {time.monotonic() - started:.1f} s (deadline 15 s)"
-
-
-def trickling_upstream(every_s: float = 2.0, lines: int = 30) -> socket.socket:
-    """A listening upstream that answers each connection with a status line, then one header line every
-    `every_s` seconds, `lines` times (tests/unit/test_fetch.py uses it too). Close it when done."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
-
-    def trickle(connection: socket.socket) -> None:
-        with connection:
-            connection.recv(4096)
-            connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            for number in range(lines):
-                try:
-                    connection.sendall(f"X-Line-{number}: 1\r\n".encode())
-                except OSError:
-                    return
-                time.sleep(every_s)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener
 
 
 def _rotating_keys(server: Server) -> str:

@@ -25,9 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import floor, report, servers
+from bench import floor, report
 from bench.inputs import make_inputs
 from bench.load import Burst, run_burst
+from tests import servers
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_KEY = "bench-key-0123456789"  # sent as the extension sends its key

@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.inputs import make_inputs
 from bench.load import connect, request
-from bench.servers import REPO, Server, free_port, start_ours
+from tests.servers import REPO, Server, free_port, start_ours
 
 API_KEY = "soak-key-0123456789"
 WARM_UP_S = 60

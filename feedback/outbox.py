@@ -24,7 +24,7 @@ from core.served_model import ModelError, ModelInfo
 from core.settings import Settings
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
-from feedback.tasks import ModelRule, ReviewProgress, task_fields
+from feedback.tasks import ModelRule, Prediction, ReviewProgress, ReviewRequest, task_fields
 
 MAX_ERROR_LENGTH = 2000
 
@@ -182,15 +182,15 @@ def current_fields(session: Session, item: ReviewItem, context: FieldContext = F
                               .where(Check.sha256 == item.image_sha256)
                               .order_by(Dispute.updated_at.desc(), Dispute.created_at.desc())).first()
     disputed = session.get(Check, dispute.check_id) if dispute else None
-    progress = review_progress(item, context)
-    return task_fields(ext_id=item.ext_id, check_id=check.id, reason=item.reason, verdict=check.verdict,
-                       fake_probability=check.fake_probability, model_version=check.model_version,
-                       faces=check.faces or [], scope=check.scope,
-                       page_url=(disputed.page_url if disputed else None) or check.page_url,
-                       source_url=(disputed.source_url if disputed else None) or check.source_url,
-                       user_label=dispute.label if dispute else None, user_comment=dispute.comment if dispute else None,
-                       rule=context.rule_of(check.model_version), progress=progress, verdict_reason=check.reason,
-                       provenance=check.provenance)
+    prediction = Prediction(check.verdict, check.fake_probability, check.model_version, decided_by=check.reason,
+                            faces=check.faces or [], scope=check.scope, rule=context.rule_of(check.model_version),
+                            provenance=check.provenance)
+    request = ReviewRequest(item.reason, user_label=dispute.label if dispute else None,
+                            user_comment=dispute.comment if dispute else None,
+                            page_url=(disputed.page_url if disputed else None) or check.page_url,
+                            source_url=(disputed.source_url if disputed else None) or check.source_url,
+                            progress=review_progress(item, context))
+    return task_fields(item.ext_id, check.id, prediction, request)
 
 
 def pending_count(store: Store) -> int:

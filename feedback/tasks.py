@@ -12,7 +12,7 @@ import html
 import math
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # The image beside a column with the facts, the choices and the instructions, so the choices stay in
 # view at 1400×900; under the image, where the model looked (`$heatmaps`, feedback/heatmaps.py).
@@ -109,23 +109,48 @@ class ReviewProgress:
                 f"({answers}) and no majority; review {self.reviewers + 1} of at most {self.max_reviews}.")
 
 
-def model_sentence(verdict: str, fake_probability: float, model_version: str, rule: ModelRule | None,
-                   scope: str = "faces", reason: str = "model") -> str:
+@dataclass(frozen=True)
+class Prediction:
+    """What a check said: its verdict and score, the model and rule behind them, and what decided the verdict
+    ("model", or "declared": the image's own metadata declares generative AI)."""
+    verdict: str
+    fake_probability: float
+    model_version: str
+    decided_by: str = "model"
+    faces: Sequence[Mapping] = ()
+    scope: str = "faces"
+    rule: ModelRule | None = None
+    provenance: Mapping | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """Why an image is in review ("disputed", with the user's label and comment, or "uncertain"), where it
+    was seen, and the reviews so far."""
+    queued_for: str
+    user_label: str | None = None
+    user_comment: str | None = None
+    page_url: str | None = None
+    source_url: str | None = None
+    progress: ReviewProgress | None = None
+
+
+def model_sentence(prediction: Prediction) -> str:
     """The model's verdict in words, with the score and the threshold that explain it."""
-    if reason == "declared":
-        return (f"Verdict FAKE: the image's own metadata declares it AI-generated (model {model_version}: "
-                f"fake score {fake_probability:.2f})")
-    score = f"fake score {fake_probability:.2f}"
+    model_version, rule = prediction.model_version, prediction.rule
+    score = f"fake score {prediction.fake_probability:.2f}"
+    if prediction.decided_by == "declared":
+        return f"Verdict FAKE: the image's own metadata declares it AI-generated (model {model_version}: {score})"
     if rule is not None:
         low, high = rule.uncertain_band
-        if verdict == "uncertain":
+        if prediction.verdict == "uncertain":
             score += f", inside its uncertain band {low:.2f}–{high:.2f}"
-        elif verdict == "fake":
+        elif prediction.verdict == "fake":
             score += f", at or above its threshold {rule.threshold:.2f}"
         else:
             score += f", below its threshold {rule.threshold:.2f}"
-    where = " (no face found: scored as a whole image)" if scope == "no_face" else ""
-    return f"Model {model_version} says {VERDICT_WORDS.get(verdict, verdict.upper())}: {score}{where}"
+    where = " (no face found: scored as a whole image)" if prediction.scope == "no_face" else ""
+    return f"Model {model_version} says {VERDICT_WORDS.get(prediction.verdict, prediction.verdict.upper())}: {score}{where}"
 
 
 def _page_link(page_url: str | None) -> str:
@@ -136,33 +161,29 @@ def _page_link(page_url: str | None) -> str:
     return "Page: not known (the image was uploaded, not checked on a page)"
 
 
-def task_fields(*, ext_id: str, check_id: str, reason: str, verdict: str, fake_probability: float,
-                model_version: str, faces: Sequence[Mapping] = (), scope: str = "faces",
-                page_url: str | None = None, source_url: str | None = None, user_label: str | None = None,
-                user_comment: str | None = None, rule: ModelRule | None = None,
-                progress: ReviewProgress | None = None, verdict_reason: str = "model",
-                provenance: Mapping | None = None) -> dict:
+def task_fields(ext_id: str, check_id: str, prediction: Prediction, request: ReviewRequest) -> dict:
     """The task data we own (everything but `image`). The reviewer-facing fields come first: Label
     Studio's data manager lists the columns in this order."""
-    probability = round(float(fake_probability), 4)
-    if reason == "disputed":
-        why = f"Disputed: the user says this image is {(user_label or '?').upper()}"
-        why += f' — "{user_comment}"' if user_comment else ""
+    prediction = replace(prediction, fake_probability=round(float(prediction.fake_probability), 4))
+    if request.queued_for == "disputed":
+        why = f"Disputed: the user says this image is {(request.user_label or '?').upper()}"
+        why += f' — "{request.user_comment}"' if request.user_comment else ""
     else:
         why = "Uncertain: the model could not decide"
-    face_scores = [round(float(face.get("fake_probability", 0.0)), 4) for face in faces]
+    face_scores = [round(float(face.get("fake_probability", 0.0)), 4) for face in prediction.faces]
     faces_text = ("Faces (boxes, fake score each): "
                   + " · ".join(f"{index + 1}: {score:.2f}" for index, score in enumerate(face_scores))
                   if face_scores else "No face found")
-    summary = (provenance or {}).get("summary") or ""
-    return {"why": why, "model": model_sentence(verdict, probability, model_version, rule, scope, verdict_reason),
-            "user_label": user_label or "", "user_comment": user_comment or "",
-            "fake_probability": probability, "model_verdict": verdict,
-            "threshold": round(rule.threshold, 4) if rule else None, "model_version": model_version,
-            "page_url": page_url or "", "reviews": progress.text() if progress else "",
-            "provenance": summary, "faces_text": faces_text, "face_scores": face_scores,
-            "page_link": _page_link(page_url),
-            "source_url": source_url or "", "reason": reason, "check_id": check_id, "ext_id": ext_id}
+    rule = prediction.rule
+    return {"why": why, "model": model_sentence(prediction),
+            "user_label": request.user_label or "", "user_comment": request.user_comment or "",
+            "fake_probability": prediction.fake_probability, "model_verdict": prediction.verdict,
+            "threshold": round(rule.threshold, 4) if rule else None, "model_version": prediction.model_version,
+            "page_url": request.page_url or "", "reviews": request.progress.text() if request.progress else "",
+            "provenance": (prediction.provenance or {}).get("summary") or "", "faces_text": faces_text,
+            "face_scores": face_scores, "page_link": _page_link(request.page_url),
+            "source_url": request.source_url or "", "reason": request.queued_for, "check_id": check_id,
+            "ext_id": ext_id}
 
 
 def fields_differ(task_data: Mapping, fields: Mapping) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import zlib
 from pathlib import Path
@@ -48,3 +49,31 @@ def png_header_only(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
             + chunk(b"IEND", b""))
+
+
+def astronaut_face_crop() -> np.ndarray:
+    """The astronaut's face as the server crops it (the finder looks where the crop rule puts the face)."""
+    from core.check import served_crops
+    from core.faces import FaceDetector
+
+    photo = astronaut()
+    return served_crops(photo, FaceDetector().detect(photo)[:1], 256)[0]
+
+
+def endless_face_jpegs(worker: int):
+    """Endless JPEGs of the astronaut, each a little different, so no check is answered from the result cache."""
+    base = astronaut()
+    for count in itertools.count():
+        image = base.copy()
+        image[:4, :4] = (worker * 37 + count) % 256
+        yield jpeg(image)
+
+
+def distinct_face_jpegs(count: int) -> list[bytes]:
+    """`count` different JPEGs of a face (crops of the astronaut), each a distinct sha256."""
+    photo = astronaut()
+    images = []
+    for index in range(count):
+        top, left = 4 * (index % 8), 4 * (index // 8)
+        images.append(jpeg(photo[top:top + 448, left:left + 448], quality=85 + index % 10))
+    return images

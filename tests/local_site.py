@@ -1,6 +1,7 @@
 """A local HTTP site for tests that fetch by URL: nothing reaches an outside address."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -43,3 +44,31 @@ def local_site():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def trickling_upstream(every_s: float = 2.0, lines: int = 30) -> socket.socket:
+    """A listening upstream that answers each connection with a status line, then one header line every
+    `every_s` seconds, `lines` times (tests/server/test_fetch.py, bench/hostile.py). Close it when done."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for number in range(lines):
+                try:
+                    connection.sendall(f"X-Line-{number}: 1\r\n".encode())
+                except OSError:
+                    return
+                time.sleep(every_s)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener

@@ -6,6 +6,13 @@ under `model_weights`). Keras 3 cannot read that JSON as is: its objects carry n
 BatchNormalization `axis` is a list, an InputLayer has `batch_input_shape`, and some layers carry
 arguments Keras 3 dropped (DepthwiseConv2D `groups`). `keras3_config` rewrites the JSON; the HDF5
 weights are then read in Keras 2's order (each layer's trainable weights, then its other weights).
+
+Three names come from Keras's private `keras.src` package, because its public API has nothing for them:
+the Functional class a saved config names as its module (`keras.src.models.functional`), the lookup of
+a class by its exported name (`keras.src.api_export.get_symbol_from_name`), and Keras 2's HDF5 weight
+reader (`keras.src.legacy.saving.legacy_h5_format`). A Keras release may move them:
+tests/models/test_import.py imports real Keras-2 files, so such a release fails there, not in an
+operator's hands.
 """
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 import models
-from bench.explain import deletion_falls
 from core.explain import GRID, occlusion_map, to_grid
 from core.served_model import DataRule, Scorer, ServedModel
 from models.data.synthetic import sample_photos
+from models.evaluation.explanations import deletion_falls
 
 SIZE = 256
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from bench.servers import free_port
+from tests.servers import free_port
 
 READY_TIMEOUT_S = 90
 

@@ -17,7 +17,6 @@ from feedback.outbox import pending_count
 from feedback.sync import open_state
 from server import create_app
 from tests.conftest import API_KEY
-from tests.images import astronaut, jpeg
 from tests.integration.services import REPO, LabelStudio, Server
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -111,16 +110,6 @@ def deployment(ls, tmp_path, request) -> Deployment:
     deployed = Deployment(ls, tmp_path, title)
     yield deployed
     deployed.ls_client.close()
-
-
-def distinct_images(count: int) -> list[bytes]:
-    """`count` different JPEGs of a face (crops of the astronaut), each a distinct sha256."""
-    photo = astronaut()
-    images = []
-    for index in range(count):
-        top, left = 4 * (index % 8), 4 * (index // 8)
-        images.append(jpeg(photo[top:top + 448, left:left + 448], quality=85 + index % 10))
-    return images
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.servers import free_port
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "labelstudio.sh"

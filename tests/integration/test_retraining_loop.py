@@ -10,10 +10,10 @@ import pytest
 
 from core.registry import Registry
 from feedback.dataset import in_holdout
-from tests.integration.conftest import distinct_images
+from tests.images import distinct_face_jpegs
 from tests.integration.services import run_cli
 from tests.models.tiny_data import write_tiny_set
-from tests.retraining.conftest import CHAMPION, SIZE, build_tiny_champion
+from tests.retraining_loop import CHAMPION, SIZE, build_tiny_champion
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 HOLDOUT_FRACTION = 0.25
@@ -28,7 +28,7 @@ def test_reviewed_disputes_retrain_a_champion_the_running_server_serves(deployme
     registry = Registry.for_instance(deployment.folder / "instance")
     registry.add(build_tiny_champion(base, tmp_path / "champion"))
     registry.promote(CHAMPION, note="tiny champion for the loop test")
-    images = distinct_images(12)
+    images = distinct_face_jpegs(12)
     held_out = sum(in_holdout(hashlib.sha256(data).hexdigest(), HOLDOUT_FRACTION) for data in images)
     assert held_out >= 2, "the images' fixed split must leave some held out for the gate"
     env = {**deployment.env, "DFG_BASE_DATA_DIR": str(base), "DFG_RETRAIN_EPOCHS": "6",
@@ -67,7 +67,7 @@ def test_reviewed_disputes_retrain_a_champion_the_running_server_serves(deployme
                 f"{decision['data']['feedback']['holdout_images']} held out), `retrain` {seconds:.1f} s, promoted {new}")
 
         # The running server answers with the new champion; earlier checks keep their model_version.
-        fresh = httpx.post(f"{server.url}/api/v1/checks", content=distinct_images(13)[-1],
+        fresh = httpx.post(f"{server.url}/api/v1/checks", content=distinct_face_jpegs(13)[-1],
                            headers={**deployment.auth, "Content-Type": "image/jpeg"}).json()
         assert fresh["model_version"] == new
         shown = [httpx.get(f"{server.url}/api/v1/checks/{c['id']}", headers=deployment.auth).json() for c in checks]

@@ -6,8 +6,7 @@ import pytest
 
 from feedback.dataset import reviewed_images
 from feedback.labelstudio import HIDDEN_COLUMNS, REVIEW_VIEW
-from tests.images import astronaut, jpeg
-from tests.integration.conftest import distinct_images
+from tests.images import astronaut, distinct_face_jpegs, jpeg
 from tests.integration.review_helpers import answer, check_on_page, dispute, raw_task, review_of, reviewer, task_of
 from tests.integration.services import run_cli
 
@@ -98,7 +97,7 @@ def _states(deployment, checks: dict[str, dict]) -> dict[str, str]:
 def test_restarts_and_lost_tasks_lose_no_review_work(deployment, figures):
     deployment.project_id()
     alice, bob, cat = (reviewer(deployment, name) for name in ("al", "bo", "cy"))
-    images = distinct_images(5)
+    images = distinct_face_jpegs(5)
     checks = {name: check_on_page(deployment, data, PAGE)
               for name, data in zip(("waiting", "second_look", "relabeled", "undecided"), images)}
     for check in checks.values():

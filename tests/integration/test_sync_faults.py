@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.store import ReviewItem
-from tests.integration.conftest import distinct_images
+from tests.images import distinct_face_jpegs
 from tests.integration.services import run_cli, start_cli
 
 pytestmark = pytest.mark.labelstudio
@@ -55,7 +55,7 @@ def test_label_studio_down_disputes_queue_then_each_is_delivered_once(deployment
     deployment.project_id()
     deployment.ls.stop()
     try:
-        checks = [deployment.dispute(data) for data in distinct_images(5)]   # each answered 202
+        checks = [deployment.dispute(data) for data in distinct_face_jpegs(5)]   # each answered 202
         shown = deployment.client.get(f"/api/v1/checks/{checks[0]['id']}", headers=deployment.auth).get_json()
         assert shown["review"]["status"] == "queued"
         down = run_cli({**deployment.env, "DFG_SYNC_RETRY_ATTEMPTS": "2"}, "sync")
@@ -72,7 +72,7 @@ def test_label_studio_down_disputes_queue_then_each_is_delivered_once(deployment
 
 def test_label_studio_killed_mid_sync_of_50_items_loses_and_duplicates_nothing(deployment, figures):
     project_id = deployment.project_id()
-    for data in distinct_images(50):
+    for data in distinct_face_jpegs(50):
         deployment.dispute(data)
     sync = start_cli(deployment.env, "sync")
     deadline = time.monotonic() + 120
@@ -96,7 +96,7 @@ def test_label_studio_killed_mid_sync_of_50_items_loses_and_duplicates_nothing(d
 
 def test_server_killed_right_after_202_keeps_the_dispute(deployment, figures):
     server = deployment.server().start()
-    data = distinct_images(1)[0]
+    data = distinct_face_jpegs(1)[0]
     check = httpx.post(f"{server.url}/api/v1/checks", content=data,
                        headers={**deployment.auth, "Content-Type": "image/jpeg"}).json()
     response = httpx.post(f"{server.url}/api/v1/checks/{check['id']}/disputes", headers=deployment.auth,
@@ -119,7 +119,7 @@ def test_server_killed_right_after_202_keeps_the_dispute(deployment, figures):
 
 def test_two_concurrent_syncs_never_duplicate_a_task(deployment, figures):
     deployment.project_id()
-    for data in distinct_images(30):
+    for data in distinct_face_jpegs(30):
         deployment.dispute(data)
     env = {**deployment.env, "DFG_SYNC_BATCH_SIZE": "3"}   # small batches: both processes keep claiming
     first, second = start_cli(env, "sync"), start_cli(env, "sync")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import distinct_images
+from tests.images import distinct_face_jpegs
 from tests.integration.services import CLI
 
 pytestmark = pytest.mark.labelstudio
@@ -25,7 +25,7 @@ def _wait_for(condition, timeout: float) -> bool:
 
 def test_worker_syncs_on_its_interval_and_stops_on_sigterm(deployment):
     deployment.project_id()
-    images = distinct_images(3)
+    images = distinct_face_jpegs(3)
     deployment.dispute(images[0])
     worker = subprocess.Popen([str(CLI), "worker"], env={**deployment.env, "DFG_SYNC_INTERVAL_SECONDS": "1"},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

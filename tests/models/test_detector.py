@@ -12,31 +12,9 @@ from PIL import Image
 from cli import main
 from core.served_model import DataRule, Runtime, Scorer, ServedModel
 from models.training.detector import FeatureHead, compose, operating_point, strip_head
-from tests.models.tiny_data import write_faces_with_blurred_fakes, write_real_faces
+from tests.models.tiny_data import tiny_backbone, write_faces_with_blurred_fakes, write_real_faces
 
 SIZE = 224
-
-
-def tiny_backbone(path, seed: int = 0):
-    """A small ONNX feature extractor with the backbone contract: `pixels` N×224×224×3 (0–255) → `features`."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    rng = np.random.default_rng(seed)
-    kernel = numpy_helper.from_array((rng.normal(size=(8, 3, 5, 5)) / 255).astype(np.float32), "kernel")
-    nodes = [helper.make_node("Transpose", ["pixels"], ["nchw"], perm=[0, 3, 1, 2]),
-             helper.make_node("Conv", ["nchw", "kernel"], ["conv"], strides=[4, 4]),
-             helper.make_node("Relu", ["conv"], ["relu"]),
-             helper.make_node("ReduceMean", ["relu"], ["mean"], axes=[2, 3], keepdims=0),
-             helper.make_node("ReduceMax", ["relu"], ["peak"], axes=[2, 3], keepdims=0),
-             helper.make_node("Concat", ["mean", "peak"], ["features"], axis=1)]
-    graph = helper.make_graph(nodes, "tiny-backbone",
-                              [helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT, ["N", SIZE, SIZE, 3])],
-                              [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, ["N", 16])],
-                              [kernel])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, path)
-    return path
 
 
 def _crops(tmp_path, count: int = 6) -> np.ndarray:

@@ -7,12 +7,12 @@ from PIL import Image, ImageEnhance
 
 from core.landmark_head import POINTS, LandmarkFinder, mirror_pairing
 from models.training.mirror_points import measure_pairing
-from tests.unit.test_landmark_head import _face_crop
+from tests.images import astronaut_face_crop
 
 
 def _variants(count: int) -> np.ndarray:
     """The astronaut's served face crop, slightly rotated and brightened or darkened in turn."""
-    crop = Image.fromarray(_face_crop())
+    crop = Image.fromarray(astronaut_face_crop())
     return np.stack([np.asarray(ImageEnhance.Brightness(crop.rotate((k % 5 - 2) * 3, resample=Image.BILINEAR))
                                 .enhance(0.8 + 0.02 * k)) for k in range(count)])
 

@@ -75,3 +75,29 @@ def write_faces_with_blurred_fakes(root: Path, counts: dict[str, int], blur: flo
                 image.filter(ImageFilter.GaussianBlur(blur)).save(root / split / "Fake" / path.name, quality=92)
     shutil.rmtree(source)
     return root
+
+
+BACKBONE_SIZE = 224
+
+
+def tiny_backbone(path, seed: int = 0):
+    """A small ONNX feature extractor with the backbone contract: `pixels` N×224×224×3 (0–255) → `features`."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    kernel = numpy_helper.from_array((rng.normal(size=(8, 3, 5, 5)) / 255).astype(np.float32), "kernel")
+    nodes = [helper.make_node("Transpose", ["pixels"], ["nchw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["nchw", "kernel"], ["conv"], strides=[4, 4]),
+             helper.make_node("Relu", ["conv"], ["relu"]),
+             helper.make_node("ReduceMean", ["relu"], ["mean"], axes=[2, 3], keepdims=0),
+             helper.make_node("ReduceMax", ["relu"], ["peak"], axes=[2, 3], keepdims=0),
+             helper.make_node("Concat", ["mean", "peak"], ["features"], axis=1)]
+    graph = helper.make_graph(nodes, "tiny-backbone",
+                              [helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT,
+                                                             ["N", BACKBONE_SIZE, BACKBONE_SIZE, 3])],
+                              [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, ["N", 16])],
+                              [kernel])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, path)
+    return path

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.servers import start_ours
 from tests.images import astronaut, jpeg
+from tests.servers import start_ours
 
 LIMIT = 10 * 1024 * 1024        # DFG_MAX_UPLOAD_BYTES's default, as the README's server runs
 SIZES = {"1KB": 1024, "1MB": 1024 * 1024, "5MB": 5 * 1024 * 1024, "under-limit": LIMIT - 1024}

@@ -17,8 +17,8 @@ import urllib.request
 
 import pytest
 
-from bench.servers import children, start_ours
 from tests.images import astronaut, jpeg
+from tests.servers import children, start_ours
 
 KEY, LIMITED_KEY = "front-key-0123456789", "front-limited-key-0123456789"
 HEAD_TIMEOUT_S = 2

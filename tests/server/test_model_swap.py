@@ -1,7 +1,6 @@
 """The server follows the registry's champion without a restart and without failing requests."""
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -11,7 +10,7 @@ import pytest
 from core.registry import Registry
 from server import create_app
 from tests.conftest import API_KEY
-from tests.images import astronaut, jpeg
+from tests.images import astronaut, endless_face_jpegs, jpeg
 from tests.model_versions import register_copy, register_corrupt
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -30,15 +29,6 @@ def registry(instance):
 
 def _app(instance, **settings):
     return create_app({"instance_dir": instance, "api_keys": [API_KEY], **settings})
-
-
-def distinct_images(worker: int):
-    """Endless JPEGs of the astronaut, each a little different, so no check is answered from the result cache."""
-    base = astronaut()
-    for count in itertools.count():
-        image = base.copy()
-        image[:4, :4] = (worker * 37 + count) % 256
-        yield jpeg(image)
 
 
 def _check(client, data) -> dict:
@@ -82,7 +72,7 @@ def test_swaps_under_load_fail_no_request_and_checks_keep_their_version(instance
 
     def hammer(worker: int):
         client = app.test_client()
-        images = distinct_images(worker)
+        images = endless_face_jpegs(worker)
         while not stop.is_set():
             try:
                 results.append(_check(client, next(images)))

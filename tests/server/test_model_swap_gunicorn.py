@@ -10,8 +10,8 @@ import requests
 
 from core.registry import Registry
 from tests.e2e.servers import start_server
+from tests.images import endless_face_jpegs
 from tests.model_versions import register_copy
-from tests.server.test_model_swap import distinct_images
 
 API_KEY = "gunicorn-swap-key-0123456789"
 PICKUP_TIMEOUT_S = 60
@@ -28,7 +28,7 @@ def test_every_gunicorn_worker_picks_up_the_champion(tmp_path):
         results, failures, stop = [], [], threading.Event()
 
         def hammer(worker: int):
-            images = distinct_images(worker)
+            images = endless_face_jpegs(worker)
             while not stop.is_set():
                 data = next(images)
                 try:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.servers import children, start_ours
 from tests.images import astronaut, jpeg
+from tests.servers import children, start_ours
 
 KEY = "no-front-key-0123456789"
 CLI = Path(sys.executable).with_name("deepfake-guard")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scan_fairness import IMAGES, page_images, run_scan, serve
+from tests.scan_load import IMAGES, page_images, run_scan, serve
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.servers import start_ours, workers
 from tests.images import astronaut, jpeg
+from tests.servers import start_ours, workers
 
 
 @pytest.fixture(scope="module")

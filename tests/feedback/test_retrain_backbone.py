@@ -13,7 +13,7 @@ from models.data.pipeline import find_splits
 from models.evaluation.evaluate import load_images
 from models.training.detector import fit_head, is_backbone_model, write_detector_folder
 from tests.models.test_detector import tiny_backbone
-from tests.retraining.conftest import CHAMPION, Loop, feedback_images
+from tests.retraining_loop import CHAMPION, Loop, feedback_images
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from cli import main
 from feedback.retrain import new_labels, retrain
 from feedback.sync import open_state
 from server.api.openapi import CHECK
-from tests.retraining.conftest import CHAMPION, feedback_images
+from tests.retraining_loop import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow
 FLIP = {"real": "fake", "fake": "real"}
@@ -64,7 +64,7 @@ def test_a_champions_landmark_head_is_kept_by_its_challenger(tmp_path, tiny_base
 
     from core.landmark_head import FEATURES, HEAD_FILE, HeadWeights
     from core.registry import sha256_file
-    from tests.retraining.conftest import Loop
+    from tests.retraining_loop import Loop
 
     headed = tmp_path / "headed-champion"
     shutil.copytree(tiny_champion, headed)

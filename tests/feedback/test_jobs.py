@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from core.settings import Settings
 from feedback.jobs import retrain_job
-from tests.retraining.conftest import feedback_images
+from tests.retraining_loop import feedback_images
 
 
 def test_not_due_below_the_label_minimum(loop, tmp_path, caplog):

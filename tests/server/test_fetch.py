@@ -144,7 +144,7 @@ def test_public_address_reasons():
 
 def test_the_deadline_holds_against_an_upstream_that_trickles_its_headers(monkeypatch):
     """One header line every 0.2 s never trips a per-read timeout; the total deadline must still hold."""
-    from bench.hostile import trickling_upstream
+    from tests.local_site import trickling_upstream
 
     monkeypatch.setattr(fetch, "TOTAL_TIMEOUT", 1.0)
     listener = trickling_upstream(every_s=0.2, lines=25)  # 5 s of headers unless the client goes away

@@ -21,16 +21,7 @@ from core.landmark_head import (
     soft_or,
 )
 from core.served_model import ModelError, ServedModel
-from tests.images import astronaut, coffee
-
-
-def _face_crop() -> np.ndarray:
-    """The astronaut's face as the server crops it (the finder looks where the crop rule puts the face)."""
-    from core.check import served_crops
-    from core.faces import FaceDetector
-
-    photo = astronaut()
-    return served_crops(photo, FaceDetector().detect(photo)[:1], 256)[0]
+from tests.images import astronaut_face_crop, coffee
 
 
 def test_features_measure_colour_texture_and_layout_at_the_points():
@@ -53,10 +44,10 @@ def test_features_measure_colour_texture_and_layout_at_the_points():
 
 def test_the_finder_places_landmarks_on_a_face_and_none_without_one():
     finder = LandmarkFinder()
-    points = finder.points(_face_crop())
+    points = finder.points(astronaut_face_crop())
     assert points is not None and points.shape == (POINTS, 2)
     assert 0 < points[:, 0].min() and points[:, 0].max() < 256 and 0 < points[:, 1].min()
-    rows, found = finder.features(np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))]))
+    rows, found = finder.features(np.stack([astronaut_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))]))
     assert found.tolist() == [True, False] and rows[0].any() and not rows[1].any()
     # the eyes lie in the upper half and the chin near the bottom, as the crop rule places a face
     eyes, chin = points[[33, 263]], points[152]
@@ -70,7 +61,7 @@ def test_a_small_face_in_a_big_photo_is_cropped_at_the_scale_of_a_large_one(shri
     from core.check import served_crops
     from core.faces import FaceDetector
 
-    finder, large = LandmarkFinder(), _face_crop()
+    finder, large = LandmarkFinder(), astronaut_face_crop()
     side = round(256 * shrink)                        # the astronaut's face, ~100 and ~80 px wide
     photo = np.array(Image.fromarray(coffee()).resize((900, 700)))
     photo[300:300 + side, 500:500 + side] = np.asarray(Image.fromarray(large).resize((side, side), Image.LANCZOS))
@@ -128,7 +119,7 @@ def test_a_model_folder_with_a_head_scores_crops_through_both(tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(models.DEFAULT_MODEL_DIR, folder)
     (folder / HEAD_FILE).unlink(missing_ok=True)
-    crops = np.stack([_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))])
+    crops = np.stack([astronaut_face_crop(), np.asarray(Image.fromarray(coffee()).resize((256, 256)))])
     plain = ServedModel(folder)
     assert plain.head is None
     cnn = plain.fake_probabilities(crops)
@@ -154,7 +145,7 @@ def test_each_landmark_is_paired_with_its_mirror_point():
     pairing = mirror_pairing()
     assert np.array_equal(pairing[pairing], np.arange(POINTS))
     assert pairing[1] == 1 and pairing[152] == 152 and pairing[33] == 263   # nose tip, chin; the eyes' corners
-    finder, crop = LandmarkFinder(), _face_crop()
+    finder, crop = LandmarkFinder(), astronaut_face_crop()
     mirror = np.ascontiguousarray(crop[:, ::-1])
     points, mirrored = finder.points(crop), finder.points(mirror)
     mirrored[:, 0] = crop.shape[1] - mirrored[:, 0]

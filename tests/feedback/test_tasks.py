@@ -6,7 +6,9 @@ import pytest
 from feedback.tasks import (
     LABEL_CONFIG,
     ModelRule,
+    Prediction,
     ReviewProgress,
+    ReviewRequest,
     config_controls,
     model_sentence,
     prediction,
@@ -70,9 +72,9 @@ def test_invalid_predictions_are_refused(region, words):
 def test_task_fields_say_why_the_task_is_there_and_what_the_model_said():
     rule = ModelRule(threshold=0.912, uncertain_band=(0.85, 0.95))
     faces = [{"box": [0, 0, 5, 5], "fake_probability": 0.93}, {"box": [5, 5, 5, 5], "fake_probability": 0.1234}]
-    disputed = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="real", fake_probability=0.81234,
-                           model_version="v1", faces=faces, page_url="https://news.example/a?b=1&c=<2>",
-                           user_label="fake", user_comment="my photo", rule=rule)
+    disputed = task_fields("dfg-x", "c1", Prediction("real", 0.81234, "v1", faces=faces, rule=rule),
+                           ReviewRequest("disputed", user_label="fake", user_comment="my photo",
+                                         page_url="https://news.example/a?b=1&c=<2>"))
     assert disputed["why"] == 'Disputed: the user says this image is FAKE — "my photo"'
     assert disputed["model"] == "Model v1 says REAL: fake score 0.81, below its threshold 0.91"
     assert disputed["fake_probability"] == 0.8123 and disputed["threshold"] == 0.912
@@ -81,13 +83,12 @@ def test_task_fields_say_why_the_task_is_there_and_what_the_model_said():
     assert disputed["page_link"] == ('Page: <a href="https://news.example/a?b=1&amp;c=&lt;2&gt;" target="_blank" '
                                      'rel="noopener noreferrer">https://news.example/a?b=1&amp;c=&lt;2&gt;</a>')
     assert list(disputed)[:4] == ["why", "model", "user_label", "user_comment"]   # data manager columns first
-    uncertain = task_fields(ext_id="dfg-x", check_id="c1", reason="uncertain", verdict="uncertain",
-                            fake_probability=0.9, model_version="v1", page_url="javascript:alert(1)", rule=rule)
+    uncertain = task_fields("dfg-x", "c1", Prediction("uncertain", 0.9, "v1", rule=rule),
+                            ReviewRequest("uncertain", page_url="javascript:alert(1)"))
     assert uncertain["why"].startswith("Uncertain") and uncertain["user_label"] == ""
     assert "inside its uncertain band 0.85–0.95" in uncertain["model"] and "CAN'T TELL" in uncertain["model"]
     assert "<a" not in uncertain["page_link"]                               # only http(s) becomes a link
-    fake = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="fake", fake_probability=0.95,
-                       model_version="v1")
+    fake = task_fields("dfg-x", "c1", Prediction("fake", 0.95, "v1"), ReviewRequest("disputed"))
     assert fake["model"] == "Model v1 says FAKE: fake score 0.95" and fake["threshold"] is None
 
 
@@ -110,11 +111,10 @@ def test_upload_names_carry_the_ext_id():
 
 def test_a_declared_verdict_and_the_provenance_line_reach_the_task():
     declared = {"summary": "Content Credentials: created by ExampleGen, declares AI-generated", "declared_ai": True}
-    fields = task_fields(ext_id="dfg-x", check_id="c1", reason="disputed", verdict="fake", fake_probability=0.12,
-                         model_version="v1", user_label="real", provenance=declared, verdict_reason="declared")
+    fields = task_fields("dfg-x", "c1", Prediction("fake", 0.12, "v1", decided_by="declared", provenance=declared),
+                         ReviewRequest("disputed", user_label="real"))
     assert fields["provenance"] == declared["summary"] and fields["model"].startswith("Verdict FAKE: the image's own")
-    assert task_fields(ext_id="x", check_id="c", reason="uncertain", verdict="real", fake_probability=0.1,
-                       model_version="v1")["provenance"] == ""
-    sentence = model_sentence("fake", 0.12, "v1", None, reason="declared")
+    assert task_fields("x", "c", Prediction("real", 0.1, "v1"), ReviewRequest("uncertain"))["provenance"] == ""
+    sentence = model_sentence(Prediction("fake", 0.12, "v1", decided_by="declared"))
     assert sentence.startswith("Verdict FAKE: the image's own metadata declares it AI-generated")
     assert "fake score 0.12" in sentence

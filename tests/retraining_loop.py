@@ -8,10 +8,7 @@ has the run against a real one).
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
-
-import pytest
 
 from core.registry import Registry
 from core.settings import Settings
@@ -22,12 +19,6 @@ from tests.models.tiny_data import write_tiny_set
 SIZE = 64
 CHAMPION = "tiny-champion"
 _annotation_ids = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory) -> Path:
-    """The base data: Train 24 + 24, Validation 8 + 8, Test (the fixed base holdout) 16 + 16."""
-    return write_tiny_set(tmp_path_factory.mktemp("base"), 24, size=SIZE, seed=0, splits={"Validation": 8, "Test": 16})
 
 
 def build_tiny_champion(base: Path, out: Path, version: str = CHAMPION) -> Path:
@@ -43,11 +34,6 @@ def build_tiny_champion(base: Path, out: Path, version: str = CHAMPION) -> Path:
                        {"architecture": "small_cnn", "training_data": {"kind": "folder", "path": str(base)}},
                        version, robustness=False)
     return out
-
-
-@pytest.fixture(scope="session")
-def tiny_champion(tmp_path_factory, tiny_base) -> Path:
-    return build_tiny_champion(tiny_base, tmp_path_factory.mktemp("champion") / CHAMPION)
 
 
 class Loop:
@@ -101,12 +87,3 @@ def feedback_images(folder: Path, count: int, seed: int) -> list[tuple[bytes, st
     write_tiny_set(folder, count, size=SIZE, seed=seed, splits={})
     return [(path.read_bytes(), label.lower()) for label in ("Real", "Fake")
             for path in sorted((folder / "Train" / label).glob("*.png"))]
-
-
-@pytest.fixture
-def loop(tmp_path, tiny_base, tiny_champion) -> Loop:
-    return Loop(tmp_path, tiny_base, tiny_champion)
-
-
-def metadata(registry: Registry, version: str) -> dict:
-    return json.loads((registry.folder(version) / "metadata.json").read_text())

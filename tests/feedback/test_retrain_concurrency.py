@@ -10,7 +10,7 @@ import pytest
 
 from feedback.retrain import new_labels
 from feedback.sync import open_state
-from tests.retraining.conftest import CHAMPION, feedback_images
+from tests.retraining_loop import CHAMPION, feedback_images
 
 pytestmark = pytest.mark.slow
 CLI = Path(sys.executable).with_name("deepfake-guard")
