@@ -32,7 +32,7 @@ if ! command -v npm >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-(cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint . && node --test tests/)
+(cd extension && npm ci --no-audit --no-fund --loglevel=error && npx --no-install eslint . && node --test --test-reporter=spec tests/)
 # --- end of the browser tests block -------------------------------------------------------------
 
 # --- Label Studio (feedback/, tests/integration): its own venv; the tests start and stop it ------

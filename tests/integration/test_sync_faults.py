@@ -125,7 +125,7 @@ def test_two_concurrent_syncs_never_duplicate_a_task(deployment, figures):
     first, second = start_cli(env, "sync"), start_cli(env, "sync")
     outputs = [process.communicate(timeout=300)[0] for process in (first, second)]
     summaries = [output.strip().splitlines()[-1] for output in outputs]
-    assert first.returncode == second.returncode == 0, outputs
+    assert first.returncode == second.returncode == 0, "\n\n".join(output[-4000:] for output in outputs)
     pushed = [output.count("  pushed ") for output in outputs]
     counts = _assert_exactly_once(deployment, 30)
     assert sum(pushed) == 30

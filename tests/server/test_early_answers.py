@@ -26,6 +26,7 @@ from tests.servers import start_ours
 
 LIMIT = 10 * 1024 * 1024        # DFG_MAX_UPLOAD_BYTES's default, as the README's server runs
 SIZES = {"1KB": 1024, "1MB": 1024 * 1024, "5MB": 5 * 1024 * 1024, "under-limit": LIMIT - 1024}
+EMPTY_SIZES = {"0B": 0}
 KEY, KEY_415, KEY_422, LIMITED_KEY, FLIGHT_KEY = (f"early-{name}-0123456789"
                                                   for name in ("key", "415", "422", "limited", "flight"))
 PER_KEY_LIMIT = 20
@@ -124,14 +125,15 @@ def _problem_slug(document: dict) -> str:
 
 VARIANTS = [(encoding, size_name) for encoding in ("raw", "multipart") for size_name in SIZES] + \
            [("chunked", "1MB"), ("chunked", "5MB")]
+EMPTY = [("raw", "0B"), ("chunked", "0B")]      # a multipart form is never empty
 
 
-@pytest.mark.parametrize("encoding, size_name", VARIANTS)
+@pytest.mark.parametrize("encoding, size_name", VARIANTS + EMPTY)
 @pytest.mark.parametrize("who", ["no key", "unknown key", "revoked key"])
 def test_a_refused_key_is_told_so_whatever_the_body(served, revoked_key, who, encoding, size_name):
     authorization = {"no key": {}, "unknown key": {"Authorization": "Bearer dfg_nope"},
                      "revoked key": {"Authorization": f"Bearer {revoked_key}"}}[who]
-    status, headers, problem = _send(served, encoding, SIZES[size_name], authorization)
+    status, headers, problem = _send(served, encoding, {**SIZES, **EMPTY_SIZES}[size_name], authorization)
     assert status == 401, problem
     assert headers["Content-Type"] == "application/problem+json"
     assert _problem_slug(problem) == ("key-revoked" if who == "revoked key" else "unauthorized")

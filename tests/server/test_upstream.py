@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import h11
 import pytest
@@ -45,17 +46,24 @@ def _request(body: bytes) -> tuple[h11.Connection, bytes]:
     return client, head + client.send(h11.Data(data=body)) + client.send(h11.EndOfMessage())
 
 
-async def _exchange(path: str, body: bytes) -> tuple[h11.Response, bytes]:
+async def _exchange_async(path: str, body: bytes) -> tuple[h11.Response, bytes]:
     client, data = _request(body)
     with await connect(path) as upstream:
         return await asyncio.wait_for(exchange(upstream, client, data), 30)
+
+
+def _exchange(path: str, body: bytes) -> tuple[h11.Response, bytes]:
+    """The exchange on an event loop of its own, in a thread of its own: the browser tests' Playwright keeps
+    a loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _exchange_async(path, body)).result()
 
 
 @pytest.mark.parametrize("size", [1024, 1024 * 1024, 10 * 1024 * 1024])
 def test_an_answer_given_before_the_body_was_read_is_returned(tmp_path, size):
     path = str(tmp_path / "worker.sock")
     worker = _worker(path, EARLY_ANSWER)
-    response, content = asyncio.run(_exchange(path, b"\xff" * size))
+    response, content = _exchange(path, b"\xff" * size)
     worker.join(5)
     assert response.status_code == 401 and content == b"{\"status\":401}\n"
 
@@ -64,7 +72,7 @@ def test_a_worker_that_closes_without_an_answer_is_an_error(tmp_path):
     path = str(tmp_path / "worker.sock")
     worker = _worker(path, b"")
     with pytest.raises((OSError, h11.ProtocolError)):
-        asyncio.run(_exchange(path, b"\xff" * (1024 * 1024)))
+        _exchange(path, b"\xff" * (1024 * 1024))
     worker.join(5)
 
 
@@ -72,5 +80,5 @@ def test_a_half_answer_is_an_error(tmp_path):
     path = str(tmp_path / "worker.sock")
     worker = _worker(path, EARLY_ANSWER[:-8])
     with pytest.raises((OSError, h11.ProtocolError)):
-        asyncio.run(_exchange(path, b"\xff" * (1024 * 1024)))
+        _exchange(path, b"\xff" * (1024 * 1024))
     worker.join(5)
