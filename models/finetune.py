@@ -3,7 +3,7 @@
 The head is warmed up first with the pretrained blocks frozen, then blocks and head train together at a low
 learning rate (a high one collapsed the deeper cut to a constant output, issue 31). Every epoch writes
 `checkpoints/last.keras` (model and optimizer), `state.json` and a row of `curve.csv` (seconds, loss and the
-ROC AUC of every evaluation set); `best.keras` keeps the epoch with the best mean validation AUC. A run
+ROC AUC of every evaluation set, drawn in `curve.png`); `best.keras` keeps the epoch with the best mean validation AUC. A run
 resumes from `last.keras` and stops by itself before a wall-clock deadline.
 """
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from models.finetune_data import Pools, epoch_batches
+from models.plots import learning_curve
 from models.trunk_cache import TrunkCache
 
-STATE, CURVE, CHECKPOINTS = "state.json", "curve.csv", "checkpoints"
+STATE, CURVE, CURVE_PLOT, CHECKPOINTS = "state.json", "curve.csv", "curve.png", "checkpoints"
 SELECTION = "Validation"     # best.keras is chosen on the evaluation sets with this in their name (never on Test)
 
 
@@ -150,6 +151,8 @@ def train(run: Path, top, config: FinetuneConfig, done: int, train_cache: TrunkC
         (run / STATE).write_text(json.dumps({"epoch": epoch, "config": asdict(config), "best_mean_auc": best,
                                              "last": row}, indent=1))
         _append_curve(run, row)
+        with open(run / CURVE, newline="") as handle:
+            learning_curve(list(csv.DictReader(handle)), run / CURVE_PLOT)
         rows.append(row)
         last_seconds = time.time() - began
         progress("epoch " + " ".join(f"{k}={v}" for k, v in row.items()))

@@ -114,7 +114,7 @@ def _weights(model) -> list[np.ndarray]:
 
 @pytest.mark.slow
 def test_a_resumed_run_continues_from_its_last_checkpoint(tiny_setup, tmp_path):
-    from models.finetune import CURVE, start, train
+    from models.finetune import CURVE, CURVE_PLOT, start, train
 
     blocks, cache, evaluation, shape = tiny_setup
     quiet = lambda message: None  # noqa: E731
@@ -134,6 +134,7 @@ def test_a_resumed_run_continues_from_its_last_checkpoint(tiny_setup, tmp_path):
     assert [row["phase"] for row in straight] == ["head", "blocks+head", "blocks+head"]
     with open(tmp_path / "stopped" / CURVE, newline="") as handle:
         assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2, 3]
+    assert (tmp_path / "stopped" / CURVE_PLOT).stat().st_size > 0
     # the same weights as the run that never stopped: the checkpoint carried the model and Adam's state
     for resumed, kept in zip(_weights(top), straight_weights):
         np.testing.assert_allclose(resumed, kept, atol=1e-5)
