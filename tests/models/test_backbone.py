@@ -3,10 +3,10 @@ features are the TF graph's own tap maps, pooled, within tolerance. The TF.js mo
 writes from a TensorFlow graph (a fresh clone has no package files)."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+
+from tests.models.tfjs_files import write_graph_model
 
 pytestmark = pytest.mark.slow
 TAPS = ("tap_a:0", "tap_b:0")
@@ -19,7 +19,6 @@ def write_tfjs_model(folder, seed: int = 0):
         (model.json path, a function running the TF graph itself: pixels → [tap_a, tap_b] maps).
     """
     import tensorflow as tf
-    from google.protobuf import json_format
 
     rng = np.random.default_rng(seed)
     kernels = {"w1": (rng.normal(size=(3, 3, 3, 4)) * 0.05).astype(np.float32),
@@ -30,25 +29,12 @@ def write_tfjs_model(folder, seed: int = 0):
         w1, w2 = (tf.constant(kernels[name], name=name) for name in ("w1", "w2"))
         tap_a = tf.nn.relu6(tf.nn.conv2d(pixels, w1, strides=1, padding="SAME", name="conv1"), name="tap_a")
         tf.nn.relu6(tf.nn.conv2d(tap_a, w2, strides=2, padding="SAME", name="conv2"), name="tap_b")
-    nodes, manifest, shard = [], [], b""
-    for node in graph.as_graph_def().node:
-        entry = json_format.MessageToDict(node)
-        if node.op == "Const":   # TF.js keeps a constant's value in the weights shard, not in the graph
-            entry["attr"]["value"]["tensor"].pop("tensorContent", None)
-            manifest.append({"name": node.name, "shape": list(kernels[node.name].shape), "dtype": "float32"})
-            shard += kernels[node.name].tobytes()
-        nodes.append(entry)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "group1-shard1of1.bin").write_bytes(shard)
-    model = {"format": "graph-model", "generatedBy": "tests", "convertedBy": "tests",
-             "modelTopology": {"node": nodes, "library": {}, "versions": {"producer": 1}},
-             "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": manifest}]}
-    (folder / "model.json").write_text(json.dumps(model))
+    model_json = write_graph_model(graph, kernels, folder)
 
     def run_tf(batch: np.ndarray) -> list[np.ndarray]:
         with tf.compat.v1.Session(graph=graph) as session:
             return session.run(list(TAPS), {"input_1:0": batch})
-    return folder / "model.json", run_tf
+    return model_json, run_tf
 
 
 def test_a_converted_tfjs_model_gives_the_tf_graphs_pooled_taps(tmp_path):
