@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     feedback_weight: PositiveFloat = 5.0                  # loss weight of a reviewed example (a base example weighs 1)
     retrain_schedule: str = "0 3 * * 0"           # crontab (UTC) of `worker`'s retraining; empty: never
     retrain_min_labels: NonNegativeInt = 50                  # new labels since the last run before `worker` retrains
-    retrain_auc_tolerance: AucDifference = 0.01           # base-holdout ROC AUC the challenger may lose
+    retrain_auc_tolerance: AucDifference = 0.01           # base-holdout ROC AUC a challenger may lose (docs/retraining.md)
+    retrain_confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95   # how sure a feedback improvement must be
     retrain_holdout_fraction: Fraction = 0.2         # share of reviewed images held out for the gate
     retrain_min_holdout: PositiveInt = 10                 # held-out reviewed images the gate needs to promote
     retrain_epochs: PositiveInt = 5                       # every epoch runs; the gate judges the last weights

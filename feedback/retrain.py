@@ -40,7 +40,15 @@ from feedback.dataset import (
     labels_since,
     reviewed_images,
 )
-from feedback.gate import feedback_report, image_scores, promotion_decision
+from feedback.gate import (
+    Evidence,
+    best_on_record,
+    feedback_report,
+    image_scores,
+    loss_improvement,
+    paired_auc_noise,
+    promotion_decision,
+)
 from feedback.lease import Lease
 from feedback.sync import open_state, read_state, write_state
 from models.data.pipeline import Split
@@ -95,11 +103,34 @@ def gate_scores(model: ServedModel, base_holdout: Split, feedback: FeedbackSet):
     return base, scores
 
 
-def evaluate_model(model: ServedModel, base_holdout: Split, feedback: FeedbackSet) -> dict:
+@dataclass
+class Measured:
     """One model on the fixed base holdout and on the held-out reviewed images (scored as served)."""
+    metrics: dict
+    base_scores: np.ndarray
+    feedback_scores: np.ndarray
+
+
+def evaluate_model(model: ServedModel, base_holdout: Split, feedback: FeedbackSet) -> Measured:
     base, scores = gate_scores(model, base_holdout, feedback)
-    return {"version": model.version, "base_holdout": _base_report(base.report),
-            "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores, model.info.threshold)}
+    return Measured({"version": model.version, "base_holdout": _base_report(base.report),
+                     "feedback_holdout": feedback_report(np.asarray(feedback.holdout_labels), scores,
+                                                         model.info.threshold)}, base.scores, scores)
+
+
+def gate_evidence(champion: Measured, challenger: Measured, base_labels, feedback_labels, records: list[dict],
+                  base_description: dict, confidence: float) -> Evidence:
+    """The noise of the base holdout, the best figure on record (the champion's now, at least) and the
+    feedback improvement's lower bound, for promotion_decision."""
+    champion_auc = champion.metrics["base_holdout"]["roc_auc"]
+    now = (champion_auc, champion.metrics["version"])
+    reference = max(now, best_on_record(records, base_description) or now, key=lambda pair: pair[0])
+    improvement = low = None
+    if len(feedback_labels):
+        improvement, low = loss_improvement(feedback_labels, champion.feedback_scores, challenger.feedback_scores,
+                                            confidence)
+    return Evidence(paired_auc_noise(base_labels, champion.base_scores, challenger.base_scores), reference[0],
+                    reference[1], improvement, low, confidence)
 
 
 def _keras_challenger(settings: Settings, champion: ServedModel, champion_folder: Path, train_split: Split,
@@ -286,14 +317,19 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     with scratch as folder:
         metadata = build(folder)
         challenger = ServedModel(folder, threads=settings.runtime_threads)
-        metrics = {"champion": evaluate_model(champion, base.holdout, feedback),
-                   "challenger": evaluate_model(challenger, base.holdout, feedback)}
-        gate = promotion_decision(metrics["champion"], metrics["challenger"], settings.retrain_auc_tolerance,
-                      settings.retrain_min_holdout)
+        measured = {"champion": evaluate_model(champion, base.holdout, feedback),
+                    "challenger": evaluate_model(challenger, base.holdout, feedback)}
+        metrics = {role: model.metrics for role, model in measured.items()}
+        evidence = gate_evidence(measured["champion"], measured["challenger"], base.holdout.labels,
+                                 np.asarray(feedback.holdout_labels), registry.retraining(), base.description,
+                                 settings.retrain_confidence)
+        gate = promotion_decision(metrics["champion"], metrics["challenger"], evidence, settings.retrain_auc_tolerance,
+                                  settings.retrain_min_holdout)
         decision = ("dry-run" if dry_run else "promoted") if gate.promote else ("dry-run" if dry_run else "rejected")
         reason = (f"would {'promote' if gate.promote else 'keep the champion'}: " if dry_run else "") + gate.reason
         gate_rule = {"auc_tolerance": settings.retrain_auc_tolerance, "min_holdout": settings.retrain_min_holdout,
-                     "better_on_feedback": "lower log loss"}
+                     "better_on_feedback": f"log loss lower beyond chance ({settings.retrain_confidence:.0%} bound)",
+                     "evidence": evidence.to_json()}
         metadata["retraining"] = {"run": run_id, "decision": decision, "reason": reason, "gate": gate_rule,
                                   "metrics": metrics}
         (folder / "metadata.json").write_text(json.dumps(metadata, indent=2))
