@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from cli.publish import publish, require_train_extra, start_model_command
+from cli.publish import model_output_options, publish, require_train_extra, start_model_command
 from models.data.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, SYNTHETIC_VALIDATION_COUNT, synthetic_data, synthetic_holdout
 
 INPUT_SIZE = 224            # faceres' input: the server cuts the face crop at this size
@@ -28,10 +28,7 @@ SELF_BLEND_COPIES = 1
 @click.option("--synthetic-count", default=1500, show_default=True, type=click.IntRange(10),
               help="Synthetic training images per class.")
 @click.option("--seed", default=1337, show_default=True, type=int)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a plain model folder here instead of registering a version.")
-@click.option("--version", help="Model version (default: timestamp and backbone).")
-@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+@model_output_options("Model version (default: timestamp and backbone).")
 @click.option("--robustness/--no-robustness", default=True, help="Measure the robustness table on every test set.")
 def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_count, seed, out, version, promote,
                    robustness) -> None:
@@ -116,9 +113,7 @@ def train_detector(backbone, data_dirs, self_blend_dirs, synthetic, synthetic_co
 @click.option("--report-on", "report_dirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A data folder whose Test split is only measured (kinds the model was not trained for).")
 @click.option("--seed", default=1337, show_default=True, type=int)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the model folder here.")
-@click.option("--version", required=True, help="Version of the recalibrated model.")
-@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+@model_output_options("Version of the recalibrated model.", version_required=True)
 def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_count, report_dirs, seed, out, version,
                 promote) -> None:
     """The same model at the bounded false-alarm operating point (models/training/detector.py), measured again as served."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.publish import publish, split_seed, start_model_command
+from cli.publish import model_output_options, publish, split_seed, start_model_command
 from models.data.synthetic_sets import CACHE_DIR, SYNTHETIC_SEED, synthetic_data, synthetic_holdout
 from models.evaluation.report import fmt
 
@@ -32,10 +32,7 @@ def _synthetic_counts(metadata: dict) -> dict | None:
 @click.option("--synthetic", is_flag=True, help="Also learn the synthetic set's Train reals as real photos, weigh "
                                                 "its validation split when choosing the offset, and report on its "
                                                 "holdout.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a plain model folder here instead of registering a version.")
-@click.option("--version", help="Version of the new model (default: the model's version + '-head').")
-@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+@model_output_options("Version of the new model (default: the model's version + '-head').")
 def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version, promote) -> None:
     """Fit a landmark head on DIR for a trained model, and save both as a new version, calibrated and evaluated."""
     start_model_command("add-landmark-head", out, promote)

@@ -16,6 +16,16 @@ def require_train_extra(command: str) -> None:
                                    f"(missing: {', '.join(missing)}). Install it with: {TRAIN_EXTRA_INSTALL}")
 
 
+def model_output_options(version_help: str, version_required: bool = False):
+    """--out, --version and --promote: where a command that builds a model writes it."""
+    def decorate(command):
+        command = click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")(command)
+        command = click.option("--version", required=version_required, help=version_help)(command)
+        return click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                            help="Write a plain model folder here instead of registering a version.")(command)
+    return decorate
+
+
 def start_model_command(command: str, out: Path | None, promote: bool) -> None:
     """The checks every command that writes a model makes first: the train extra is installed, TensorFlow's
     start-up chatter is off, and --promote (a registry version's) is not given with --out."""

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from cli.publish import print_report, print_robustness, publish, require_train_extra, split_seed, start_model_command
+from cli.publish import (
+    model_output_options,
+    print_report,
+    print_robustness,
+    publish,
+    require_train_extra,
+    split_seed,
+    start_model_command,
+)
 from models import ARCHITECTURES
 from models.data.pipeline import REENCODE_QUALITY
 from models.data.synthetic_sets import (
@@ -68,10 +76,7 @@ def _init_model(init: str | None) -> tuple[Path | None, str | None]:
 @click.option("--self-blend-copies", default=SELF_BLEND_COPIES, show_default=True, type=click.IntRange(1, 16),
               help="Self-blended fakes per real photo (each with its own random blend).")
 @click.option("--seed", default=1337, show_default=True, type=int)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a plain model folder here instead of registering a version.")
-@click.option("--version", help="Model version (default: timestamp and architecture).")
-@click.option("--promote", is_flag=True, help="Make the new version the champion (registry only).")
+@model_output_options("Model version (default: timestamp and architecture).")
 def train(data_dir, synthetic, synthetic_count, arch, epochs, batch_size, patience, learning_rate, map_weight, init,
           weights, augment, reencode_quality, face_crop, self_blend, self_blend_copies, seed, out, version,
           promote) -> None:
