@@ -71,7 +71,7 @@ def test_a_label_against_a_confident_model_waits_for_a_second_reviewer(deploymen
     """The model scored the astronaut well under DFG_REVIEW_CONFIDENT_REAL (set high here, so it counts as sure
     the photo is real): one reviewer's "Fake" does not relabel it; the task goes to another reviewer, whose
     agreeing "Fake" does."""
-    env = {**deployment.env, "DFG_REVIEW_CONFIDENT_REAL": "0.999"}
+    env = {**deployment.env, "DFG_REVIEW_CONFIDENT_REAL": "0.999"}   # the rule on, and the model counted as sure
     deployment.project_id()
     alice, bob = reviewer(deployment, "alice"), reviewer(deployment, "bob")
     check = check_on_page(deployment, jpeg(astronaut(), quality=81), PAGE)
