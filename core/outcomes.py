@@ -5,9 +5,10 @@ annotation) and the pull (all annotations of some tasks) update the same record,
 two tasks for one ext_id (a duplicate in Label Studio) are merged:
 `{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real", "by": user id}}}`.
 
-An item that has answers but no label ("Can't tell", a tie) asks for another reviewer: it is flagged
-`data_stale`, so the next sync re-sends its task for one more review (feedback/sync.py). After
-`max_reviews` answers without a label it is closed `undecided`.
+An item that has answers but no label ("Can't tell", a tie, or one label against a confident model:
+core/resolution.py's ReviewRule) asks for another reviewer: it is flagged `data_stale`, so the next sync
+re-sends its task for one more review (feedback/sync.py). After `max_reviews` answers without a label it
+is closed `undecided`.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from datetime import datetime
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from core.resolution import resolve, vote_of
-from core.store import ReviewItem
+from core.resolution import ReviewRule, resolve, vote_of
+from core.store import Check, ReviewItem
 from core.store.tables import utcnow
 
 # The header in which Label Studio sends the webhook's shared secret (set by feedback.labelstudio, checked by
@@ -42,17 +43,20 @@ def _entry(task_id: int, annotation: Mapping) -> dict:
     return {"task": task_id, "vote": vote_of(annotation), "by": author if isinstance(author, int) else None}
 
 
-def _save(item: ReviewItem, entries: dict[str, dict], now: datetime, max_reviews: int) -> bool:
+def _save(session: Session, item: ReviewItem, entries: dict[str, dict], now: datetime, rule: ReviewRule) -> bool:
     """Store the votes, the resolved label and whether the item is undecided.
 
     Returns:
         True when the item got a new label.
     """
-    resolution = resolve(entry.get("vote") for entry in entries.values())
+    check = session.get(Check, item.check_id)
+    resolution = resolve((entry.get("vote") for entry in entries.values()),
+                         check.fake_probability if check is not None else None, rule)
     progress_before = (item.reviewer_count, bool(item.undecided))
-    item.votes = {"counts": resolution.counts, "annotations": entries}
+    item.votes = {"counts": resolution.counts, "annotations": entries,
+                  **({"second_opinion": True} if resolution.second_opinion else {})}
     item.reviewer_count = resolution.reviewer_count
-    item.undecided = resolution.undecided(max_reviews)
+    item.undecided = resolution.undecided(rule.max_reviews)
     if resolution.label is None and item.push_state == "sent" \
             and (item.reviewer_count, item.undecided) != progress_before:
         item.data_stale = True   # the task must ask for another review, or say it is closed
@@ -63,7 +67,7 @@ def _save(item: ReviewItem, entries: dict[str, dict], now: datetime, max_reviews
     return resolution.label is not None
 
 
-def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Mapping, max_reviews: int,
+def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Mapping, rule: ReviewRule,
                      now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
     """Add or replace one annotation (webhook ANNOTATION_CREATED/UPDATED).
 
@@ -75,10 +79,10 @@ def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Ma
         return None, False
     entries = _entries(item)
     entries[str(annotation["id"])] = _entry(task_id, annotation)
-    return item, _save(item, entries, now or utcnow(), max_reviews)
+    return item, _save(session, item, entries, now or utcnow(), rule)
 
 
-def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapping]], max_reviews: int,
+def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapping]], rule: ReviewRule,
                 now: datetime | None = None) -> tuple[ReviewItem | None, bool]:
     """Replace what we know of these tasks' annotations with their full current list (pull).
 
@@ -94,10 +98,10 @@ def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapp
             entries[str(annotation["id"])] = _entry(task_id, annotation)
     if entries == _entries(item):
         return item, False
-    return item, _save(item, entries, now or utcnow(), max_reviews)
+    return item, _save(session, item, entries, now or utcnow(), rule)
 
 
-def remove_annotations(session: Session, annotation_ids: Iterable[int], max_reviews: int,
+def remove_annotations(session: Session, annotation_ids: Iterable[int], rule: ReviewRule,
                        now: datetime | None = None) -> int:
     """Forget deleted annotations (webhook ANNOTATIONS_DELETED names only their ids). Returns items changed."""
     keys = {str(annotation_id) for annotation_id in annotation_ids}
@@ -108,6 +112,6 @@ def remove_annotations(session: Session, annotation_ids: Iterable[int], max_revi
         entries = _entries(item)
         kept = {key: entry for key, entry in entries.items() if key not in keys}
         if kept != entries:
-            _save(item, kept, now or utcnow(), max_reviews)
+            _save(session, item, kept, now or utcnow(), rule)
             changed += 1
     return changed

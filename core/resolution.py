@@ -11,12 +11,40 @@ VOTES = ("real", "fake", "cant_tell", "skipped")
 
 
 @dataclass(frozen=True)
+class ReviewRule:
+    """How many answers an image may get, and when one label is not enough.
+
+    A label that contradicts a confident model (Real where the check scored at least `confident_fake`,
+    Fake where it scored at most `confident_real`) counts only when a second reviewer agrees: a careless
+    or hostile answer alone cannot teach the model the opposite of what it is sure of.
+    """
+
+    max_reviews: int = 3
+    confident_fake: float = 0.95
+    confident_real: float = 0.05
+
+    @classmethod
+    def of(cls, settings) -> ReviewRule:
+        """The rule of DFG_REVIEW_MAX_REVIEWS, DFG_REVIEW_CONFIDENT_FAKE and DFG_REVIEW_CONFIDENT_REAL."""
+        return cls(settings.review_max_reviews, settings.review_confident_fake, settings.review_confident_real)
+
+    def contradicts(self, label: str, fake_probability: float | None) -> bool:
+        """True when `label` goes against what the model was confident of."""
+        if fake_probability is None:
+            return False
+        return (label == "real" and fake_probability >= self.confident_fake) or \
+            (label == "fake" and fake_probability <= self.confident_real)
+
+
+@dataclass(frozen=True)
 class Resolution:
-    """The outcome of a review: `label` is None while unresolved (no votes, or a tie)."""
+    """The outcome of a review: `label` is None while unresolved (no votes, a tie, or a contradiction of a
+    confident model that no second reviewer has agreed with yet: `second_opinion`)."""
 
     label: str | None
     reviewer_count: int
     counts: dict[str, int] = field(default_factory=dict)
+    second_opinion: bool = False
 
     def undecided(self, max_reviews: int) -> bool:
         """No label after `max_reviews` answers: the review ends without one (never trained on)."""
@@ -40,11 +68,15 @@ def vote_of(annotation: Mapping) -> str | None:
     return None
 
 
-def resolve(votes: Iterable[str | None]) -> Resolution:
-    """Majority of real vs fake among non-cancelled annotations; "can't tell" is ignored, ties stay open.
+def resolve(votes: Iterable[str | None], fake_probability: float | None = None,
+            rule: ReviewRule = ReviewRule()) -> Resolution:
+    """Majority of real vs fake among non-cancelled annotations; "can't tell" is ignored, ties stay open, and a
+    majority that contradicts a confident model needs two votes.
 
     Args:
         votes: one entry per annotation, as returned by `vote_of`.
+        fake_probability: the score of the check the item came from (None: no contradiction rule).
+        rule: when a label contradicts a confident model.
 
     Returns:
         The label ("real"/"fake" or None), how many reviewers answered (skips and empty
@@ -54,4 +86,6 @@ def resolve(votes: Iterable[str | None]) -> Resolution:
     real, fake = counts["real"], counts["fake"]
     label = "real" if real > fake else "fake" if fake > real else None
     reviewers = real + fake + counts["cant_tell"]
-    return Resolution(label, reviewers, {vote: counts[vote] for vote in VOTES})
+    second_opinion = label is not None and rule.contradicts(label, fake_probability) and counts[label] < 2
+    return Resolution(None if second_opinion else label, reviewers, {vote: counts[vote] for vote in VOTES},
+                      second_opinion)

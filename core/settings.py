@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     review_uncertain_per_day: NonNegativeInt = 50
     # Answers an image may get without a Real/Fake majority ("Can't tell", ties) before it is closed `undecided`
     review_max_reviews: PositiveInt = 3
+    # A label against a confident model (Real where it scored >= this, Fake where <= the other) needs two reviewers
+    review_confident_fake: Fraction = 0.95
+    review_confident_real: Fraction = 0.05
 
     # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
     rate_limit_per_key: str = "300/minute"

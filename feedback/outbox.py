@@ -171,7 +171,7 @@ def review_progress(item: ReviewItem, context: FieldContext = FieldContext()) ->
     """The item's answers so far, as the task states them and the sync re-opens tasks by."""
     votes = item.votes if isinstance(item.votes, dict) else {}
     return ReviewProgress(votes.get("counts") or {}, item.reviewer_count or 0, bool(item.undecided),
-                          context.max_reviews, item.label)
+                          context.max_reviews, item.label, bool(votes.get("second_opinion")))
 
 
 def current_fields(session: Session, item: ReviewItem, context: FieldContext = FieldContext()) -> dict:

@@ -22,6 +22,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when
 
 from core.images import ImageStore
 from core.outcomes import apply_tasks
+from core.resolution import ReviewRule
 from core.settings import Settings
 from core.store import Check, JobState, ReviewItem, Store
 from core.store.tables import utcnow
@@ -285,14 +286,14 @@ class Syncer:
             if task.ext_id:
                 grouped.setdefault(task.ext_id, {})[task.id] = task.annotations
         report.pulled += tasks_read
-        max_reviews = self.settings.review_max_reviews
+        rule = ReviewRule.of(self.settings)
         with self.store.session() as session:
             for ext_id, tasks in grouped.items():
                 if len(tasks) > 1:
                     report.duplicates[ext_id] = sorted(tasks)
                     self.progress(f"  {ext_id[:16]}… has {len(tasks)} tasks {sorted(tasks)}: annotations merged")
                 before = session.scalars(select(ReviewItem.undecided).where(ReviewItem.ext_id == ext_id)).first()
-                item, relabeled = apply_tasks(session, ext_id, tasks, max_reviews)
+                item, relabeled = apply_tasks(session, ext_id, tasks, rule)
                 if relabeled:
                     report.relabeled += 1
                     self.progress(f"  relabeled check {item.check_id} ({ext_id[:16]}…) as {item.label} "

@@ -92,6 +92,7 @@ class ReviewProgress:
     undecided: bool
     max_reviews: int
     label: str | None = None      # the resolved label: the review is over
+    second_opinion: bool = False  # the answers so far go against a confident model: one more must agree
 
     @property
     def wants_another(self) -> bool:
@@ -105,6 +106,10 @@ class ReviewProgress:
                             if self.counts.get(vote))
         if self.undecided:
             return f"Closed undecided after {self.reviewers} answers ({answers}): no label, not used for training."
+        if self.second_opinion:
+            return (f"Needs a second reviewer: {self.reviewers} answer{'s' if self.reviewers > 1 else ''} so far "
+                    f"({answers}) against what the model was confident of; such a label counts when two reviewers "
+                    f"agree. Review {self.reviewers + 1} of at most {self.max_reviews}.")
         return (f"Needs another reviewer: {self.reviewers} answer{'s' if self.reviewers > 1 else ''} so far "
                 f"({answers}) and no majority; review {self.reviewers + 1} of at most {self.max_reviews}.")
 

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.outcomes import WEBHOOK_SECRET_HEADER, apply_annotation, remove_annotations
+from core.resolution import ReviewRule
 from server.database import store
 from server.errors import Problem
 
@@ -106,15 +107,15 @@ def webhook():
     event = _parse()
     if event is None:
         return {"status": "ignored", "reason": "action not handled"}, 200
-    max_reviews = current_app.config["SETTINGS"].review_max_reviews
+    rule = ReviewRule.of(current_app.config["SETTINGS"])
     with store().session() as session:
         if isinstance(event, AnnotationsDeleted):
-            changed = remove_annotations(session, [ref.id for ref in event.annotations], max_reviews)
+            changed = remove_annotations(session, [ref.id for ref in event.annotations], rule)
             return {"status": "applied", "items_changed": changed}, 200
         ext_id = event.task.data.ext_id
         if not ext_id:
             return {"status": "ignored", "reason": "the task has no ext_id: not made by Deepfake Guard"}, 200
-        item, relabeled = apply_annotation(session, ext_id, event.task.id, event.annotation.model_dump(), max_reviews)
+        item, relabeled = apply_annotation(session, ext_id, event.task.id, event.annotation.model_dump(), rule)
         if item is None:
             return {"status": "ignored", "reason": f"no review item {ext_id}"}, 200
         log.info("webhook %s on task %s: %s now %s", event.action, event.task.id, ext_id, item.status)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.resolution import resolve, vote_of
+from core.resolution import ReviewRule, resolve, vote_of
 
 
 def _annotation(*choices: str, cancelled: bool = False, from_name: str = "label") -> dict:
@@ -46,3 +46,19 @@ def test_a_region_before_the_choice_does_not_hide_it():
     annotation["result"].insert(0, {"from_name": "faces", "to_name": "image", "type": "rectanglelabels",
                                     "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rectanglelabels": ["Face"]}})
     assert vote_of(annotation) == "fake"
+
+
+def test_a_label_against_a_confident_model_waits_for_a_second_reviewer():
+    rule = ReviewRule(max_reviews=3, confident_fake=0.95, confident_real=0.05)
+    first = resolve(["real"], fake_probability=0.97, rule=rule)
+    assert first.label is None and first.second_opinion and first.reviewer_count == 1
+    assert not first.undecided(rule.max_reviews)
+    assert resolve(["real", "real"], 0.97, rule).label == "real"                     # a second reviewer agrees
+    assert resolve(["real", "fake"], 0.97, rule).label is None                       # a tie: a third one decides
+    assert resolve(["real", "fake", "real"], 0.97, rule).label == "real"
+    assert resolve(["real", "fake", "fake"], 0.97, rule).label == "fake"             # agreeing with the model
+    assert resolve(["fake"], 0.97, rule).label == "fake"                             # no contradiction
+    assert resolve(["fake"], 0.03, rule).second_opinion                              # confident real, said fake
+    assert resolve(["real"], 0.5, rule).label == "real"                              # the model was not sure
+    assert resolve(["real"], None, rule).label == "real"                             # no score, no rule
+    assert resolve(["real", "cant_tell", "cant_tell"], 0.97, rule).undecided(3)      # out of reviews

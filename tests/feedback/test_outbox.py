@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.outcomes import apply_annotation, apply_tasks, remove_annotations
+from core.resolution import ReviewRule
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
 from feedback import outbox
@@ -117,7 +118,7 @@ def test_concurrent_claimers_in_separate_processes_never_share_a_row(database_ur
     print(f"\nclaims per process: {[len(ids) for ids in claimed]}")
 
 
-MAX_REVIEWS = 3
+RULE = ReviewRule(max_reviews=3)
 
 
 def _vote(annotation_id: int, choice: str, by: int = 1) -> dict:
@@ -129,25 +130,25 @@ def test_outcomes_from_webhook_and_pull_meet_in_one_record(database_url):
     store = _store(database_url, 1)
     ext_id = f"dfg-{0:064x}"
     with store.session() as session:
-        item, relabeled = apply_annotation(session, ext_id, 10, _vote(1, "Fake"), MAX_REVIEWS)
+        item, relabeled = apply_annotation(session, ext_id, 10, _vote(1, "Fake"), RULE)
         assert relabeled and item.label == "fake" and item.resolved_at is not None
     with store.session() as session:   # a pull that sees only the duplicate task 11 keeps task 10's vote
-        item, relabeled = apply_tasks(session, ext_id, {11: [_vote(2, "Real"), _vote(3, "Real")]}, MAX_REVIEWS)
+        item, relabeled = apply_tasks(session, ext_id, {11: [_vote(2, "Real"), _vote(3, "Real")]}, RULE)
         assert relabeled and item.label == "real" and item.reviewer_count == 3
     with store.session() as session:   # task 11's annotations deleted
-        assert remove_annotations(session, [2, 3], MAX_REVIEWS) == 1
+        assert remove_annotations(session, [2, 3], RULE) == 1
     with store.session() as session:
         item = session.scalars(select(ReviewItem)).one()
         assert item.label == "fake" and item.votes["counts"]["fake"] == 1
-        assert apply_annotation(session, "dfg-unknown", 1, _vote(9, "Real"), MAX_REVIEWS) == (None, False)
+        assert apply_annotation(session, "dfg-unknown", 1, _vote(9, "Real"), RULE) == (None, False)
 
 
 @pytest.mark.parametrize("annotation_ids", [[12], [2]])
 def test_removing_unknown_annotations_changes_nothing(database_url, annotation_ids):
     store = _store(database_url, 1)
     with store.session() as session:
-        apply_annotation(session, f"dfg-{0:064x}", 10, _vote(1, "Fake"), MAX_REVIEWS)
-        assert remove_annotations(session, annotation_ids, MAX_REVIEWS) == 0
+        apply_annotation(session, f"dfg-{0:064x}", 10, _vote(1, "Fake"), RULE)
+        assert remove_annotations(session, annotation_ids, RULE) == 0
 
 
 def test_cant_tell_asks_for_another_review_and_the_last_one_closes_it_undecided(database_url):
@@ -156,20 +157,20 @@ def test_cant_tell_asks_for_another_review_and_the_last_one_closes_it_undecided(
     with store.session() as session:
         session.get(ReviewItem, 1).push_state = "sent"
     with store.session() as session:
-        item, relabeled = apply_annotation(session, ext_id, 10, _vote(1, "Can't tell", by=1), MAX_REVIEWS)
+        item, relabeled = apply_annotation(session, ext_id, 10, _vote(1, "Can't tell", by=1), RULE)
         assert not relabeled and item.status == "in_review" and item.data_stale   # re-sent for reviewer 2
         item.data_stale = False
     with store.session() as session:
-        item, _ = apply_annotation(session, ext_id, 10, _vote(2, "Can't tell", by=2), MAX_REVIEWS)
+        item, _ = apply_annotation(session, ext_id, 10, _vote(2, "Can't tell", by=2), RULE)
         assert item.status == "in_review" and item.data_stale and item.reviewer_count == 2
         item.data_stale = False
     with store.session() as session:
-        item, relabeled = apply_annotation(session, ext_id, 10, _vote(3, "Can't tell", by=3), MAX_REVIEWS)
+        item, relabeled = apply_annotation(session, ext_id, 10, _vote(3, "Can't tell", by=3), RULE)
         assert not relabeled and item.status == "undecided" and item.label is None and item.data_stale
     with store.session() as session:   # a deleted answer reopens it
-        remove_annotations(session, [3], MAX_REVIEWS)
+        remove_annotations(session, [3], RULE)
         assert session.get(ReviewItem, 1).status == "in_review"
     with store.session() as session:   # a clear answer after "Can't tell" decides
-        item, relabeled = apply_annotation(session, ext_id, 10, _vote(4, "Fake", by=3), MAX_REVIEWS)
+        item, relabeled = apply_annotation(session, ext_id, 10, _vote(4, "Fake", by=3), RULE)
         assert relabeled and item.status == "relabeled" and item.label == "fake" and not item.undecided
         assert item.votes["annotations"]["4"] == {"task": 10, "vote": "fake", "by": 3}

@@ -100,6 +100,9 @@ def test_review_progress_in_words():
     assert tie.wants_another and "(1 Real, 1 Fake)" in tie.text() and "review 3 of at most 3" in tie.text()
     closed = ReviewProgress({"cant_tell": 3}, 3, True, 3)
     assert not closed.wants_another and closed.text().startswith("Closed undecided after 3 answers")
+    against = ReviewProgress({"real": 1}, 1, False, 3, second_opinion=True)
+    assert against.wants_another and against.text().startswith("Needs a second reviewer: 1 answer so far (1 Real)")
+    assert "Review 2 of at most 3" in against.text()
     decided = ReviewProgress({"fake": 1}, 1, False, 3, label="fake")     # a later dispute must not reopen it
     assert not decided.wants_another and decided.text() == ""
 

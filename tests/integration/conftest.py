@@ -61,6 +61,12 @@ def ls(labelstudio) -> LabelStudio:
     return labelstudio
 
 
+# The shipped model is sure the test faces are real (scores 0.01-0.03), so under the default rule one reviewer's
+# Fake would wait for a second (core/resolution.py's ReviewRule). These tests are about the rest of the
+# workflow: one answer labels; the test of that rule sets it itself.
+LABEL_ALONE = {"DFG_REVIEW_CONFIDENT_REAL": "0.000001", "DFG_REVIEW_CONFIDENT_FAKE": "0.999999"}
+
+
 class Deployment:
     """One Deepfake Guard instance (folder, database, settings) wired to a Label Studio project."""
 
@@ -69,8 +75,9 @@ class Deployment:
         self.env = {**os.environ, "DFG_INSTANCE_DIR": str(folder / "instance"), "DFG_API_KEYS": API_KEY,
                     "DFG_LABEL_STUDIO_URL": ls.url, "DFG_LABEL_STUDIO_API_KEY": ls.token,
                     "DFG_LABEL_STUDIO_PROJECT": title, "DFG_LABEL_STUDIO_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                    "DFG_WORKERS": "1", "DFG_SYNC_RETRY_ATTEMPTS": "5"}
-        self.app = create_app({"instance_dir": folder / "instance", "api_keys": [API_KEY], "model_dir": model_dir})
+                    "DFG_WORKERS": "1", "DFG_SYNC_RETRY_ATTEMPTS": "5", **LABEL_ALONE}
+        self.app = create_app({"instance_dir": folder / "instance", "api_keys": [API_KEY], "model_dir": model_dir,
+                               **{name.removeprefix("DFG_").lower(): float(value) for name, value in LABEL_ALONE.items()}})
         self.client = self.app.test_client()
         self.auth = {"Authorization": f"Bearer {API_KEY}"}
         self.store, self.images = open_state(Settings(instance_dir=folder / "instance"))

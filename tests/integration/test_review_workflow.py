@@ -67,6 +67,35 @@ def test_cant_tell_goes_to_another_reviewer_whose_label_ends_it(deployment):
     assert raw_task(deployment, task.id)["is_labeled"]
 
 
+def test_a_label_against_a_confident_model_waits_for_a_second_reviewer(deployment):
+    """The model scored the astronaut well under DFG_REVIEW_CONFIDENT_REAL (set high here, so it counts as sure
+    the photo is real): one reviewer's "Fake" does not relabel it; the task goes to another reviewer, whose
+    agreeing "Fake" does."""
+    env = {**deployment.env, "DFG_REVIEW_CONFIDENT_REAL": "0.999"}   # the rule on, and the model counted as sure
+    deployment.project_id()
+    alice, bob = reviewer(deployment, "alice"), reviewer(deployment, "bob")
+    check = check_on_page(deployment, jpeg(astronaut(), quality=81), PAGE)
+    assert check["fake_probability"] <= 0.999
+    dispute(deployment, check, "fake")
+    assert run_cli(env, "sync").returncode == 0
+    task = task_of(deployment, check)
+
+    answer(deployment, task.id, "Fake", by=alice)
+    synced = run_cli(env, "sync")
+    assert synced.returncode == 0 and "1 sent to another reviewer" in synced.stdout, synced.stdout
+    reopened = raw_task(deployment, task.id)
+    assert reopened["overlap"] == 2 and not reopened["is_labeled"]
+    assert reopened["data"]["reviews"].startswith("Needs a second reviewer: 1 answer so far (1 Fake)")
+    review = review_of(deployment, check)
+    assert review["status"] == "in_review" and review["label"] is None
+
+    answer(deployment, task.id, "Fake", by=bob)
+    synced = run_cli(env, "sync")
+    assert synced.returncode == 0 and "relabeled" in synced.stdout, synced.stdout
+    review = review_of(deployment, check)
+    assert review["status"] == "relabeled" and review["label"] == "fake" and review["reviewers"] == 2
+
+
 def test_three_cant_tell_close_it_undecided_and_out_of_training(deployment):
     deployment.project_id()
     people = [reviewer(deployment, name) for name in ("ann", "ben", "cat")]

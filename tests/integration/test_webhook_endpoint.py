@@ -28,7 +28,8 @@ def database_url(each_database_url):
 @pytest.fixture
 def webhook_app(tmp_path, database_url):
     app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY],
-                      "label_studio_webhook_secret": SECRET, "database_url": database_url})
+                      "label_studio_webhook_secret": SECRET, "database_url": database_url,
+                      "review_confident_real": 0.000001})   # one Fake labels the astronaut (scored ~0.03)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {API_KEY}"}
     check = client.post("/api/v1/checks", headers=auth, data=jpeg(astronaut()), content_type="image/jpeg").get_json()
