@@ -34,7 +34,7 @@ KEY = "hostile-key-0123456789"
 # The per-key and per-address limits would stop the load rows (one key, one address, 60 checks a
 # second); they are tested in tests/server/test_limits_and_logs.py. The failed-key limit stays at
 # its default (30/minute), which rows 6 and 7 meet. The per-key cap on requests in flight is off for
-# both servers as well (bench.servers.start_ours turns it off for ours; the baseline must match).
+# both servers as well (tests.servers.start_ours turns it off for ours; the baseline must match).
 LIMITS = {"DFG_RATE_LIMIT_PER_KEY": "", "DFG_RATE_LIMIT_PER_ADDRESS": "", "DFG_MAX_IN_FLIGHT_PER_KEY": "0"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
