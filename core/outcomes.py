@@ -3,7 +3,8 @@
 `ReviewItem.votes` keeps every annotation we know of, with its task, so that the webhook (one
 annotation) and the pull (all annotations of some tasks) update the same record, and the votes of
 two tasks for one ext_id (a duplicate in Label Studio) are merged:
-`{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real", "by": user id}}}`.
+`{"counts": {"real": n, ...}, "annotations": {"<annotation id>": {"task": id, "vote": "real", "by": user id}}}`,
+plus `"second_opinion": true` while its answers go against a confident model and wait for a second reviewer.
 
 An item that has answers but no label ("Can't tell", a tie, or one label against a confident model:
 core/resolution.py's ReviewRule) asks for another reviewer: it is flagged `data_stale`, so the next sync

@@ -5,6 +5,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from core.settings import Settings
+
 # The labeling config's choices (feedback/tasks.py) and what each means for the review outcome.
 CHOICE_VOTES = {"Real": "real", "Fake": "fake", "Can't tell": "cant_tell"}
 VOTES = ("real", "fake", "cant_tell", "skipped")
@@ -19,12 +21,12 @@ class ReviewRule:
     or hostile answer alone cannot teach the model the opposite of what it is sure of.
     """
 
-    max_reviews: int = 3
-    confident_fake: float = 0.95
-    confident_real: float = 0.05
+    max_reviews: int = Settings.model_fields["review_max_reviews"].default
+    confident_fake: float = Settings.model_fields["review_confident_fake"].default
+    confident_real: float = Settings.model_fields["review_confident_real"].default
 
     @classmethod
-    def of(cls, settings) -> ReviewRule:
+    def of(cls, settings: Settings) -> ReviewRule:
         """The rule of DFG_REVIEW_MAX_REVIEWS, DFG_REVIEW_CONFIDENT_FAKE and DFG_REVIEW_CONFIDENT_REAL."""
         return cls(settings.review_max_reviews, settings.review_confident_fake, settings.review_confident_real)
 
