@@ -123,14 +123,14 @@ def image_scores(crop_scores: np.ndarray, groups: list[int]) -> np.ndarray:
 
 def feedback_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
     """Log loss, Brier score, accuracy at the model's threshold (and ROC AUC with both classes)."""
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+    from sklearn.metrics import brier_score_loss, roc_auc_score
 
     labels = np.asarray(labels, int)
     clipped = np.clip(np.asarray(scores, float), EPSILON, 1 - EPSILON)
     if not len(labels):
         return {"n": 0, "log_loss": None, "brier": None, "accuracy": None, "roc_auc": None,
                 "balance": {"Real": 0, "Fake": 0}}
-    return {"n": int(len(labels)), "log_loss": float(log_loss(labels, clipped, labels=[0, 1])),
+    return {"n": int(len(labels)), "log_loss": float(image_losses(labels, clipped).mean()),   # the bound's own loss
             "brier": float(brier_score_loss(labels, clipped, pos_label=1)),
             "accuracy": float(np.mean((clipped >= threshold).astype(int) == labels)),
             "roc_auc": float(roc_auc_score(labels, clipped)) if len(np.unique(labels)) == 2 else None,
