@@ -1,8 +1,10 @@
-"""Review-loop commands: `labelstudio setup`, `sync` (once) and `worker` (on a schedule)."""
+"""Review-loop commands: `labelstudio setup`, `sync` (once), `worker` (on a schedule), and `review` (gold tasks and
+reviewers)."""
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import click
 import httpx
@@ -141,3 +143,94 @@ def worker() -> None:
     if not runner.job_names:
         raise click.ClickException("no jobs to run")
     runner.run()
+
+
+@click.group("review")
+def review() -> None:
+    """Reviewers and gold tasks: images of known label mixed into the queue to measure each reviewer."""
+
+
+@review.group("gold")
+def gold() -> None:
+    """Gold tasks (docs/review.md): add images of known label, see how many are in the queue."""
+
+
+@gold.command("add")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many images per label (the first by name).")
+def gold_add(folder: Path | None, limit: int | None) -> None:
+    """Add FOLDER/Real and FOLDER/Fake as gold tasks: each is checked with the served model and waits until the
+    sync mixes it into the queue (DFG_REVIEW_GOLD_RATE of the tasks sent). Without FOLDER: the base data's
+    holdout, DFG_BASE_DATA_DIR/Test (never trained on either)."""
+    from feedback.gold import add_gold
+    from feedback.sync import open_state
+
+    settings = _settings()
+    if folder is None:
+        if not settings.base_data_dir:
+            raise click.ClickException("give a FOLDER with Real/ and Fake/ images of known label, or set "
+                                       "DFG_BASE_DATA_DIR to use its Test split")
+        folder = Path(settings.base_data_dir) / "Test"
+    store, images = open_state(settings)
+    try:
+        added = add_gold(settings, store, images, folder, limit, progress=click.echo)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"gold tasks added: {added.added['real']} real, {added.added['fake']} fake"
+               + (f"; {added.already} already in review, left as they are" if added.already else ""))
+    for line in added.refused:
+        click.echo(f"  refused {line}", err=True)
+    if settings.review_gold_rate == 0:
+        click.echo("note: DFG_REVIEW_GOLD_RATE is 0, so no gold task is sent to reviewers", err=True)
+
+
+@gold.command("status")
+def gold_status() -> None:
+    """Gold tasks per label: held (not yet in the queue), in review, answered."""
+    from feedback.gold import gold_counts
+    from feedback.sync import open_state
+
+    store, _ = open_state(_settings())
+    for label, counts in gold_counts(store).items():
+        click.echo(f"{label}: {counts['held']} held, {counts['in_review']} in review, {counts['answered']} answered")
+
+
+@review.command("reviewers")
+def reviewers() -> None:
+    """Each reviewer's answers on gold tasks and whether their labels train (DFG_REVIEW_GOLD_MIN_ACCURACY)."""
+    from core.outcomes import reviewer_records_in
+    from core.reviewers import ReviewerBar
+    from feedback.sync import open_state
+
+    settings = _settings()
+    store, _ = open_state(settings)
+    bar = ReviewerBar.of(settings)
+    with store.session() as session:
+        records = reviewer_records_in(session)
+    if not records:
+        click.echo("no reviewer has answered yet")
+        return
+    names = _reviewer_names(settings)
+    click.echo(f"bar: {bar.min_accuracy:.0%} right on gold tasks, judged after {bar.min_answers} Real/Fake answers")
+    click.echo(f"{'reviewer':<36} {'gold right':>12} {'accuracy':>9} {CANT_TELL:>10} {'labels':>7}  status")
+    for reviewer, record in sorted(records.items()):
+        accuracy = "-" if record.accuracy is None else f"{record.accuracy:.0%}"
+        click.echo(f"{names.get(reviewer, str(reviewer)):<36} {f'{record.gold_correct}/{record.gold_answers}':>12} "
+                   f"{accuracy:>9} {record.gold_cant_tell:>10} {record.labels:>7}  {bar.status(record)}")
+
+
+CANT_TELL = "can't tell"
+
+
+def _reviewer_names(settings: Settings) -> dict[int, str]:
+    """Label Studio user id → "id email", when Label Studio answers; else nothing (ids are shown)."""
+    if not settings.label_studio_configured:
+        return {}
+    client = LabelStudioClient(settings.label_studio_url, settings.label_studio_api_key,
+                               settings.label_studio_timeout_seconds)
+    try:
+        return {user.id: f"{user.id} {user.email}" for user in client.sdk.users.list()}
+    except (ApiError, httpx.HTTPError):
+        return {}
+    finally:
+        client.close()

@@ -20,6 +20,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from core.resolution import ReviewRule, resolve, vote_of
+from core.reviewers import ReviewerRecord, reviewer_records
 from core.store import Check, ReviewItem
 from core.store.tables import utcnow
 
@@ -32,9 +33,13 @@ def item_for(session: Session, ext_id: str) -> ReviewItem | None:
     return session.scalars(select(ReviewItem).where(ReviewItem.ext_id == ext_id)).first()
 
 
-def _entries(item: ReviewItem) -> dict[str, dict]:
-    votes = item.votes if isinstance(item.votes, dict) else {}
-    annotations = votes.get("annotations")
+def annotation_entries(item: ReviewItem) -> dict[str, dict]:
+    return annotation_entries_of(item.votes)
+
+
+def annotation_entries_of(votes: object) -> dict[str, dict]:
+    """The annotation entries of an item's `votes` column (empty when it holds none)."""
+    annotations = votes.get("annotations") if isinstance(votes, dict) else None
     return dict(annotations) if isinstance(annotations, dict) else {}
 
 
@@ -78,7 +83,7 @@ def apply_annotation(session: Session, ext_id: str, task_id: int, annotation: Ma
     item = item_for(session, ext_id)
     if item is None:
         return None, False
-    entries = _entries(item)
+    entries = annotation_entries(item)
     entries[str(annotation["id"])] = _entry(task_id, annotation)
     return item, _save(session, item, entries, now or utcnow(), rule)
 
@@ -93,11 +98,11 @@ def apply_tasks(session: Session, ext_id: str, tasks: Mapping[int, Iterable[Mapp
     item = item_for(session, ext_id)
     if item is None:
         return None, False
-    entries = {key: entry for key, entry in _entries(item).items() if entry.get("task") not in tasks}
+    entries = {key: entry for key, entry in annotation_entries(item).items() if entry.get("task") not in tasks}
     for task_id, task_annotations in tasks.items():
         for annotation in task_annotations:
             entries[str(annotation["id"])] = _entry(task_id, annotation)
-    if entries == _entries(item):
+    if entries == annotation_entries(item):
         return item, False
     return item, _save(session, item, entries, now or utcnow(), rule)
 
@@ -110,9 +115,15 @@ def remove_annotations(session: Session, annotation_ids: Iterable[int], rule: Re
     matches = or_(*(cast(ReviewItem.votes, String).like(f'%"{key}":%') for key in keys))
     changed = 0
     for item in session.scalars(select(ReviewItem).where(matches)) if keys else []:
-        entries = _entries(item)
+        entries = annotation_entries(item)
         kept = {key: entry for key, entry in entries.items() if key not in keys}
         if kept != entries:
             _save(session, item, kept, now or utcnow(), rule)
             changed += 1
     return changed
+
+
+def reviewer_records_in(session: Session) -> dict[int, ReviewerRecord]:
+    """Every reviewer's gold answers and labels, from the annotations review items keep (core/reviewers.py)."""
+    rows = session.execute(select(ReviewItem.gold_label, ReviewItem.votes).where(ReviewItem.reviewer_count > 0))
+    return reviewer_records((gold_label, annotation_entries_of(votes)) for gold_label, votes in rows)

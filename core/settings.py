@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # A label against a confident model (Real where it scored >= this, Fake where <= the other) needs two reviewers
     review_confident_fake: Fraction = 0.95
     review_confident_real: Fraction = 0.05
+    # Gold tasks (feedback/gold.py): their share of the tasks sent, and the bar a reviewer must clear on them once
+    # measured on enough of them; a reviewer under it has their labels held back from training (core/reviewers.py)
+    review_gold_rate: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    review_gold_min_accuracy: Fraction = 0.8
+    review_gold_min_answers: PositiveInt = 3
 
     # Rate limits (flask-limiter notation, e.g. "300/minute;5000/hour"; empty: no limit)
     rate_limit_per_key: str = "300/minute"

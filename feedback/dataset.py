@@ -1,6 +1,8 @@
 """Retraining data: reviewed images as the crops the server scored (split by a stable hash), and the base data.
 
-Every review item with a resolved label is one image (items are keyed by the image's sha256). The
+Every review item with a resolved label is one image (items are keyed by the image's sha256); gold tasks
+(feedback/gold.py) are not, and the votes of reviewers held back by their gold answers (core/reviewers.py)
+do not count. The
 image is turned into exactly what the classifier saw when it was checked — its face crops
 (core/crops.py), or the whole image squeezed when no face is found — and every crop
 takes the image's label. Which side of the split an image lands on depends only on its sha256, so
@@ -19,9 +21,12 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from core.images import ImageStore
+from core.outcomes import annotation_entries_of
 from core.problems import Problem
+from core.resolution import ReviewRule, resolve
+from core.reviewers import votes_of_trusted
 from core.settings import Settings
-from core.store import ReviewItem, Store
+from core.store import Check, ReviewItem, Store
 from models.data.pipeline import Split, find_splits
 
 LABELS = {"real": 0, "fake": 1}
@@ -43,17 +48,32 @@ class ReviewedImage:
     check_id: str
 
 
-def reviewed_images(store: Store) -> list[ReviewedImage]:
-    """Every review item with a resolved label, oldest first."""
+def reviewed_images(store: Store, held_back: frozenset[int] = frozenset(),
+                    rule: ReviewRule = ReviewRule()) -> list[ReviewedImage]:
+    """Every image users sent that has a resolved label, oldest first; gold tasks never (feedback/gold.py).
+
+    With `held_back` reviewers (core/reviewers.py), each image's label is resolved again from the other
+    reviewers' votes by `rule`: an image only they labelled drops out, one they outvoted may get the others' label.
+    """
+    users = ReviewItem.gold_label.is_(None)
     with store.session() as session:
-        rows = session.execute(select(ReviewItem.id, ReviewItem.image_sha256, ReviewItem.label, ReviewItem.check_id)
-                               .where(ReviewItem.label.in_(tuple(LABELS))).order_by(ReviewItem.id)).all()
-    return [ReviewedImage(row.id, row.image_sha256, LABELS[row.label], row.check_id) for row in rows]
+        if not held_back:
+            rows = session.execute(select(ReviewItem.id, ReviewItem.image_sha256, ReviewItem.label, ReviewItem.check_id)
+                                   .where(ReviewItem.label.in_(tuple(LABELS)), users).order_by(ReviewItem.id)).all()
+            return [ReviewedImage(row.id, row.image_sha256, LABELS[row.label], row.check_id) for row in rows]
+        rows = session.execute(select(ReviewItem.id, ReviewItem.image_sha256, ReviewItem.votes, ReviewItem.check_id,
+                                      Check.fake_probability).join(Check, Check.id == ReviewItem.check_id)
+                               .where(ReviewItem.reviewer_count > 0, users).order_by(ReviewItem.id)).all()
+    labelled = ((row, resolve(votes_of_trusted(annotation_entries_of(row.votes), held_back), row.fake_probability,
+                              rule).label) for row in rows)
+    return [ReviewedImage(row.id, row.image_sha256, LABELS[label], row.check_id) for row, label in labelled
+            if label in LABELS]
 
 
 def labels_since(store: Store, since: datetime | None) -> int:
     """Resolved labels that arrived (or changed) after `since` (all of them when None)."""
-    query = select(func.count()).select_from(ReviewItem).where(ReviewItem.label.in_(tuple(LABELS)))
+    query = select(func.count()).select_from(ReviewItem).where(ReviewItem.label.in_(tuple(LABELS)),
+                                                               ReviewItem.gold_label.is_(None))
     if since is not None:
         query = query.where(ReviewItem.resolved_at > since)
     with store.session() as session:

@@ -27,6 +27,7 @@ from core.store.tables import utcnow
 from feedback.tasks import ModelRule, Prediction, ReviewProgress, ReviewRequest, task_fields
 
 MAX_ERROR_LENGTH = 2000
+OTHER_LABEL = {"real": "fake", "fake": "real"}
 
 
 def _no_rule(version: str) -> ModelRule | None:
@@ -185,7 +186,10 @@ def current_fields(session: Session, item: ReviewItem, context: FieldContext = F
     prediction = Prediction(check.verdict, check.fake_probability, check.model_version, decided_by=check.reason,
                             faces=check.faces or [], scope=check.scope, rule=context.rule_of(check.model_version),
                             provenance=check.provenance)
-    request = ReviewRequest(item.reason, user_label=dispute.label if dispute else None,
+    user_label = dispute.label if dispute else None
+    if item.gold_label is not None and dispute is None and item.reason == "disputed":
+        user_label = OTHER_LABEL.get(check.verdict)   # a gold task reads like a dispute of the model's verdict
+    request = ReviewRequest(item.reason, user_label=user_label,
                             user_comment=dispute.comment if dispute else None,
                             page_url=(disputed.page_url if disputed else None) or check.page_url,
                             source_url=(disputed.source_url if disputed else None) or check.source_url,

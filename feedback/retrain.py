@@ -27,7 +27,10 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import update
 
+from core.outcomes import reviewer_records_in
 from core.registry import Registry
+from core.resolution import ReviewRule
+from core.reviewers import ReviewerBar
 from core.served_model import ServedModel
 from core.settings import Settings
 from core.store import ReviewItem, Store
@@ -88,6 +91,21 @@ def new_labels(store: Store) -> int:
 def _base_report(report: dict) -> dict:
     return {key: report.get(key) for key in ("n", "roc_auc", "average_precision", "accuracy", "f1", "threshold",
                                              "balance")}
+
+
+def reviewer_check(store: Store, settings: Settings) -> dict:
+    """Which reviewers the gold tasks hold back (core/reviewers.py), and what that takes out, for the run record."""
+    bar = ReviewerBar.of(settings)
+    with store.session() as session:
+        records = reviewer_records_in(session)
+    held_back = sorted(bar.held_back(records))
+    everyone = len(reviewed_images(store))
+    kept = len(reviewed_images(store, frozenset(held_back), ReviewRule.of(settings))) if held_back else everyone
+    return {"bar": {"min_accuracy": bar.min_accuracy, "min_answers": bar.min_answers}, "held_back": held_back,
+            "labelled_images": {"by_everyone": everyone, "without_held_back": kept},
+            "gold": {str(reviewer): {"answers": record.gold_answers, "correct": record.gold_correct,
+                                     "status": bar.status(record)}
+                     for reviewer, record in sorted(records.items()) if record.gold_answers}}
 
 
 def gate_scores(model: ServedModel, base_holdout: Split, feedback: FeedbackSet):
@@ -278,12 +296,20 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
 
     champion_folder = resolve_model(None, settings.instance_path())
     champion = ServedModel(champion_folder, threads=settings.runtime_threads)
-    reviewed = reviewed_images(store)
+    reviewers = reviewer_check(store, settings)
+    reviewed = reviewed_images(store, frozenset(reviewers["held_back"]), ReviewRule.of(settings))
     progress(f"champion {champion.version}; {len(reviewed)} reviewed labels, {new_labels(store)} new since the last run")
+    labelled = reviewers["labelled_images"]
+    if reviewers["held_back"]:
+        progress(f"reviewers {', '.join(map(str, reviewers['held_back']))} are under the bar on gold tasks: their "
+                 f"labels are held back ({labelled['by_everyone']} labelled images with them, "
+                 f"{labelled['without_held_back']} without)")
     if not reviewed:
-        reason = "no reviewed labels yet: nothing to learn from"
+        reason = "no reviewed labels yet: nothing to learn from" + (
+            f" (the {labelled['by_everyone']} labels there are come from reviewers held back by their gold answers)"
+            if labelled["by_everyone"] else "")
         return Outcome("skipped", reason, _record(run_id, started, "skipped", reason, dry_run,
-                                                  champion=champion.version))
+                                                  champion=champion.version, reviewers=reviewers))
 
     size = champion.info.input_size
     faces = FaceDetector(num_threads=settings.runtime_threads, min_score=settings.face_min_score)
@@ -300,7 +326,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
 
     version = f"{started:%Y%m%d-%H%M%S}-retrain"
     data = {"base": base.description, "feedback": feedback.describe(), "feedback_weight": settings.feedback_weight,
-            "holdout_fraction": settings.retrain_holdout_fraction}
+            "holdout_fraction": settings.retrain_holdout_fraction, "reviewers": reviewers}
     description = {
         "architecture": f"{champion.info.metadata.get('architecture', '?')} fine-tuned from {champion.version}",
         "parent_version": champion.version,

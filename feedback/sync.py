@@ -27,6 +27,7 @@ from core.settings import Settings
 from core.store import Check, JobState, ReviewItem, Store
 from core.store.tables import utcnow
 from feedback import outbox
+from feedback.gold import release_gold
 from feedback.heatmaps import TaskHeatmaps
 from feedback.labelstudio import LabelStudioClient, Task, describe, is_transient
 from feedback.tasks import fields_differ, prediction, upload_name, validate_prediction
@@ -62,6 +63,7 @@ class SyncReport:
     by_webhook: int = 0      # items labeled through the webhook since the last run
     undecided: int = 0       # items closed undecided by this pull
     left: int = 0            # claimed rows given back untried (Label Studio unreachable, or stopping)
+    gold: int = 0            # gold tasks released into the queue (feedback/gold.py)
     unreachable: bool = False
     duplicates: dict[str, list[int]] = field(default_factory=dict)
 
@@ -72,6 +74,7 @@ class SyncReport:
                   f"{self.gone_closed} reviewed items whose task is gone (their labels are kept here)"
                   if self.gone_closed else "",
                   f"{self.reopened} sent to another reviewer" if self.reopened else "",
+                  f"{self.gold} gold tasks mixed in" if self.gold else "",
                   f"{self.undecided} closed undecided" if self.undecided else "",
                   f"{self.found} already in Label Studio" if self.found else "",
                   f"{self.left} left for the next run" if self.left else "",
@@ -121,6 +124,7 @@ class Syncer:
         project = self._retrying()(self.project)
         image_store = self._retrying()(self.client.ensure_image_store, project.title)
         self._retrying()(self.reconcile, project.id, report)
+        report.gold = release_gold(self.store, self.settings.review_gold_rate)
         self.push(project, image_store.id, report)
         if not self.stop.is_set() and not report.unreachable:
             self._retrying()(self.pull, project.id, report, full=full_pull)

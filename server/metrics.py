@@ -19,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from core.outcomes import reviewer_records_in
+from core.reviewers import HELD_BACK, ReviewerBar
 from core.store import ReviewItem, Store
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -69,7 +71,39 @@ class ReviewQueueCollector:
         yield gauge
 
 
-def exposition(store: Store) -> bytes:
+class ReviewerCollector:
+    """Reviewers measured by gold tasks (core/reviewers.py): `dfg_reviewer_gold_accuracy{reviewer}` for each one with
+    a Real or Fake gold answer, `dfg_reviewer_held_back{reviewer}` (1: their labels are kept out of training), and
+    `dfg_review_gold_tasks{state}` (held: not yet in the queue; released)."""
+
+    def __init__(self, store: Store, bar: ReviewerBar) -> None:
+        self.store, self.bar = store, bar
+
+    def collect(self):
+        with self.store.session() as session:
+            records = reviewer_records_in(session)
+            gold = dict(session.execute(select(ReviewItem.push_state == "held", func.count())
+                                        .where(ReviewItem.gold_label.is_not(None))
+                                        .group_by(ReviewItem.push_state == "held")).all())
+        accuracy = GaugeMetricFamily("dfg_reviewer_gold_accuracy",
+                                     "Share of a reviewer's Real/Fake answers on gold tasks that were right.",
+                                     labels=["reviewer"])
+        held_back = GaugeMetricFamily("dfg_reviewer_held_back",
+                                      "1 when a reviewer's gold accuracy is under DFG_REVIEW_GOLD_MIN_ACCURACY after "
+                                      "DFG_REVIEW_GOLD_MIN_ANSWERS answers: their labels are kept out of training.",
+                                      labels=["reviewer"])
+        for reviewer, record in sorted(records.items()):
+            if record.accuracy is not None:
+                accuracy.add_metric([str(reviewer)], record.accuracy)
+                held_back.add_metric([str(reviewer)], float(self.bar.status(record) == HELD_BACK))
+        tasks = GaugeMetricFamily("dfg_review_gold_tasks", "Gold tasks: held (not yet mixed into the queue) or "
+                                  "released.", labels=["state"])
+        tasks.add_metric(["held"], gold.get(True, 0))
+        tasks.add_metric(["released"], gold.get(False, 0))
+        yield from (accuracy, held_back, tasks)
+
+
+def exposition(store: Store, bar: ReviewerBar) -> bytes:
     """The text exposition of every metric: all workers' (multiprocess) or this process's."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
@@ -80,6 +114,7 @@ def exposition(store: Store) -> bytes:
         own = generate_latest(REGISTRY)
     queue = CollectorRegistry()
     queue.register(ReviewQueueCollector(store))
+    queue.register(ReviewerCollector(store, bar))
     return own + generate_latest(queue)
 
 

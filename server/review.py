@@ -26,7 +26,7 @@ def uncertain_queued_today(session: Session, now: datetime | None = None) -> int
     now = now or datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return session.scalar(select(func.count()).select_from(ReviewItem).where(
-        ReviewItem.reason == "uncertain", ReviewItem.created_at >= midnight)) or 0
+        ReviewItem.reason == "uncertain", ReviewItem.gold_label.is_(None), ReviewItem.created_at >= midnight)) or 0
 
 
 def queue_uncertain(session: Session, check: Check, per_day: int) -> ReviewItem | None:

@@ -97,6 +97,9 @@ class ReviewItem(Base):
     votes: Mapped[dict] = mapped_column(JSON, default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     used_in_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # A gold task's known answer ("real" | "fake"): an image mixed into the queue to measure reviewers
+    # (feedback/gold.py), never trained on. It waits in push_state "held" until the sync releases it.
+    gold_label: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     @property
     def status(self) -> str:

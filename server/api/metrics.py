@@ -12,6 +12,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
+from core.reviewers import ReviewerBar
 from server import metrics
 from server.auth import is_loopback
 from server.database import store
@@ -38,4 +39,5 @@ def _authorize() -> None:
 @bp.get("/metrics")
 def prometheus_metrics():
     _authorize()
-    return Response(metrics.exposition(store()), mimetype=None, content_type=metrics.CONTENT_TYPE)
+    bar = ReviewerBar.of(current_app.config["SETTINGS"])
+    return Response(metrics.exposition(store(), bar), mimetype=None, content_type=metrics.CONTENT_TYPE)
