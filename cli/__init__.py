@@ -17,5 +17,6 @@ def main() -> None:
 
 for command in (serve.serve, keys.keys, db.db, extension.extension, train.train, detector.train_detector,
                 detector.recalibrate, train.evaluate, landmark_head.add_landmark_head, models.models_group,
-                review.labelstudio, review.sync, review.worker, review.review, retrain.retrain, finetune.finetune_faceres):
+                review.labelstudio, review.sync, review.worker, review.review, retrain.retrain, finetune.finetune_faceres,
+                finetune.export_faceres):
     main.add_command(command)

