@@ -305,9 +305,8 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
                  f"labels are held back ({labelled['by_everyone']} labelled images with them, "
                  f"{labelled['without_held_back']} without)")
     if not reviewed:
-        reason = "no reviewed labels yet: nothing to learn from" + (
-            f" (the {labelled['by_everyone']} labels there are come from reviewers held back by their gold answers)"
-            if labelled["by_everyone"] else "")
+        reason = (f"no label to learn from: the {labelled['by_everyone']} there are come from reviewers held back by "
+                  "their gold answers" if labelled["by_everyone"] else "no reviewed labels yet: nothing to learn from")
         return Outcome("skipped", reason, _record(run_id, started, "skipped", reason, dry_run,
                                                   champion=champion.version, reviewers=reviewers))
 
