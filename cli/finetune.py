@@ -14,7 +14,9 @@ the cache and reports ROC AUC on the Validation and Test splits of both folders.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -60,8 +62,10 @@ def _deadline(until: str | None, max_minutes: float | None) -> float | None:
 @click.option("--until", help="Stop before this UTC time today, HH:MM.")
 @click.option("--max-minutes", type=float, help="Stop after this many minutes.")
 @click.option("--resume", is_flag=True, help="Continue the run in --run from its last checkpoint.")
+@click.option("--face-crop", is_flag=True, help="Train and evaluate on the server's face crops (cached in .cache, "
+              "shared with train-detector), not on whole images.")
 def finetune_faceres(gan, swap, swap_pairs, views, tfjs, cache, run_dir, cut, epochs, warmup_epochs, head_lr, lr, cell,
-                     seed, until, max_minutes, resume) -> None:
+                     seed, until, max_minutes, resume, face_crop) -> None:
     """Fine-tune faceres's top blocks on GAN faces, face-swap pairs and self-blends of both (a run folder)."""
     require_train_extra("finetune-faceres")
     from models import quiet_tensorflow
@@ -69,14 +73,17 @@ def finetune_faceres(gan, swap, swap_pairs, views, tfjs, cache, run_dir, cut, ep
     quiet_tensorflow()
     from models.data.finetune_data import gan_examples, swap_examples
     from models.training.faceres_keras import faceres_json, make_trunk, read_blocks
-    from models.training.finetune import FinetuneConfig, start, train
+    from models.training.finetune import STATE, FinetuneConfig, start, train
     from models.training.trunk_cache import TrunkCache, build, landmark_blender
 
     deadline = _deadline(until, max_minutes)
     given = {"cut": cut, "epochs": epochs, "warmup_epochs": warmup_epochs, "head_lr": head_lr, "lr": lr, "cell": cell,
-             "seed": seed}
+             "seed": seed, "face_crop": face_crop or None}
     config = FinetuneConfig(**{name: value for name, value in given.items() if value is not None},
                             gan_source=gan.name, swap_source=swap.name)
+    if resume and (run_dir / STATE).exists():   # a resumed run keeps its own data: whole images or face crops
+        saved = json.loads((run_dir / STATE).read_text())["config"]
+        config = replace(config, face_crop=bool(saved.get("face_crop")))
 
     def say(message: str) -> None:
         click.echo(f"{dt.datetime.now(dt.UTC):%H:%M:%S} {message}")
@@ -84,10 +91,23 @@ def finetune_faceres(gan, swap, swap_pairs, views, tfjs, cache, run_dir, cut, ep
     blocks = read_blocks(faceres_json(tfjs, progress=say))
     trunk = make_trunk(blocks, config.cut, SIZE)
     folder = cache / f"faceres-{config.cut}-{SIZE}"
-    train_folder = folder / f"train-{gan.name}-{swap.name}{swap_pairs}-seed{config.seed}"
+    crops = "-crops" if config.face_crop else ""
+    train_folder = folder / f"train-{gan.name}-{swap.name}{swap_pairs}-seed{config.seed}{crops}"
     train_examples = (gan_examples(gan, "Train", self_blends=True)
                       + swap_examples(swap, "Train", self_blends=True, limit=swap_pairs, seed=config.seed))
+    served = lambda examples: examples   # noqa: E731
     blender = landmark_blender(cache / "prepared", config.seed)
+    if config.face_crop:
+        from models.data.finetune_data import as_served
+        from models.data.prepare import Preparer
+        from models.data.synthetic_sets import CACHE_DIR
+        from models.training.trunk_cache import served_crop_blender
+
+        preparer = Preparer(CACHE_DIR.parent, SIZE, config.seed)
+        served = lambda examples: as_served(examples, preparer)   # noqa: E731
+        blender = served_crop_blender(preparer)
+        say(f"cropping {len(train_examples)} training faces as the server does (cached in {preparer.root})")
+        train_examples = served(train_examples)
     say(f"caching trunk maps of {len(train_examples)} training faces × {views} views in {train_folder}")
     build(train_folder, train_examples, views, trunk, SIZE, config.seed, blender, progress=say)
     eval_caches = {}
@@ -95,8 +115,8 @@ def finetune_faceres(gan, swap, swap_pairs, views, tfjs, cache, run_dir, cut, ep
                            (swap, lambda split: swap_examples(swap, split, self_blends=False))):
         for split in ("Validation", "Test"):
             name = f"{root.name}-{split}"
-            build(folder / name, examples(split), 1, trunk, SIZE, config.seed, progress=say)
-            eval_caches[name] = TrunkCache.open(folder / name)
+            build(folder / f"{name}{crops}", served(examples(split)), 1, trunk, SIZE, config.seed, progress=say)
+            eval_caches[name] = TrunkCache.open(folder / f"{name}{crops}")
     top, config, done = start(run_dir, blocks, config, trunk.output_shape[1:], resume)
     say(f"training {run_dir} from epoch {done + 1} to {config.epochs}"
         + (f", stopping by {dt.datetime.fromtimestamp(deadline, dt.UTC):%H:%M} UTC" if deadline else ""))

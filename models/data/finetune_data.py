@@ -11,7 +11,7 @@ swapped frame and cell/2 other reals with their own self-blends. A pair shares i
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,14 @@ def swap_examples(root: Path, split: str, self_blends: bool, limit: int | None =
         if self_blends:
             examples.append(Example(real, 1, source, SELF_BLEND, real))
     return examples
+
+
+def as_served(examples: list[Example], preparer) -> list[Example]:
+    """The same examples on the server's face crops (models.data.prepare.Preparer, cached): each file becomes its
+    served crop and each pair key its real's crop; a self-blend keeps its real photo (blended whole, then cropped:
+    trunk_cache.served_crop_blender)."""
+    crop = lambda path: preparer.crop(path)[0]   # noqa: E731
+    return [replace(e, path=e.path if e.kind == SELF_BLEND else crop(e.path), key=crop(e.key)) for e in examples]
 
 
 @dataclass

@@ -36,6 +36,7 @@ class FinetuneConfig:
     seed: int = 1337
     gan_source: str = "faces-gan"
     swap_source: str = "faces-swap"
+    face_crop: bool = False      # trained on the server's face crops (models.data.prepare), not whole images
 
 
 def _set_phase(top, config: FinetuneConfig, epoch: int) -> None:

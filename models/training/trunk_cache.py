@@ -47,6 +47,17 @@ def landmark_blender(cache_dir: Path, seed: int) -> Blender:
     return blend
 
 
+def served_crop_blender(preparer) -> Blender:
+    """Self-blends cropped as the server crops faces (models.data.prepare.Preparer.self_blend), for examples
+    made with `as_served`: a self-blend example keeps its real photo's path, and this returns the crop."""
+    from models.data.pipeline import load_image
+
+    def blend(path: str, copy: int) -> np.ndarray | None:
+        made = preparer.self_blend(path, copy)
+        return None if made is None else load_image(made[0], preparer.size)
+    return blend
+
+
 def view_pixels(example: Example, view: int, size: int, seed: int, blender: Blender | None) -> np.ndarray | None:
     """The size×size×3 uint8 pixels of one view of an example (None: a self-blend without a face)."""
     from PIL import Image

@@ -82,6 +82,27 @@ def test_batches_balance_source_and_label_and_keep_pairs_with_their_view(tmp_pat
     assert any((a[0] != b[0]).any() for a, b in zip(batches, epoch_batches(pools, cell=4, views=3, seed=1, epoch=2)))
 
 
+def test_on_served_crops_every_file_is_its_crop_and_pairs_stay_together(tmp_path):
+    from models.data.finetune_data import as_served
+    from models.data.prepare import Preparer
+
+    gan, swap = make_folders(tmp_path)
+    examples = gan_examples(gan, "Train", self_blends=True) + swap_examples(swap, "Train", self_blends=True)
+    preparer = Preparer(tmp_path / "prepared", TINY_SIZE)
+    served = as_served(examples, preparer)
+    for before, after in zip(examples, served):
+        if before.kind == SELF_BLEND:       # blended whole, then cropped (trunk_cache.served_crop_blender)
+            assert after.path == before.path
+        else:
+            assert after.path == preparer.crop(before.path)[0] and Path(after.path).parent == preparer.root
+        assert after.key == preparer.crop(before.key)[0]
+    before_pools = Pools.of(examples, np.ones(len(examples), bool), "gan", "swap")
+    after_pools = Pools.of(served, np.ones(len(served), bool), "gan", "swap")
+    assert after_pools.sizes() == before_pools.sizes()
+    for name in ("swap_pairs", "swap_blend_pairs", "gan_blend_pairs"):
+        np.testing.assert_array_equal(getattr(after_pools, name), getattr(before_pools, name))
+
+
 @pytest.fixture(scope="module")
 def tiny_setup(tmp_path_factory):
     """(faceres-like blocks, training cache, evaluation caches) on generated faces."""
