@@ -145,6 +145,9 @@ def worker() -> None:
     runner.run()
 
 
+CANT_TELL = "can't tell"   # a column title (Python 3.11's f-strings cannot nest the quote)
+
+
 @click.group("review")
 def review() -> None:
     """Reviewers and gold tasks: images of known label mixed into the queue to measure each reviewer."""
@@ -217,9 +220,6 @@ def reviewers() -> None:
         accuracy = "-" if record.accuracy is None else f"{record.accuracy:.0%}"
         click.echo(f"{names.get(reviewer, str(reviewer)):<36} {f'{record.gold_correct}/{record.gold_answers}':>12} "
                    f"{accuracy:>9} {record.gold_cant_tell:>10} {record.labels:>7}  {bar.status(record)}")
-
-
-CANT_TELL = "can't tell"
 
 
 def _reviewer_names(settings: Settings) -> dict[int, str]:

@@ -82,9 +82,9 @@ class ReviewerCollector:
     def collect(self):
         with self.store.session() as session:
             records = reviewer_records_in(session)
-            gold = dict(session.execute(select(ReviewItem.push_state == "held", func.count())
-                                        .where(ReviewItem.gold_label.is_not(None))
-                                        .group_by(ReviewItem.push_state == "held")).all())
+            states = dict(session.execute(select(ReviewItem.push_state, func.count())
+                                          .where(ReviewItem.gold_label.is_not(None))
+                                          .group_by(ReviewItem.push_state)).all())
         accuracy = GaugeMetricFamily("dfg_reviewer_gold_accuracy",
                                      "Share of a reviewer's Real/Fake answers on gold tasks that were right.",
                                      labels=["reviewer"])
@@ -98,8 +98,9 @@ class ReviewerCollector:
                 held_back.add_metric([str(reviewer)], float(self.bar.status(record) == HELD_BACK))
         tasks = GaugeMetricFamily("dfg_review_gold_tasks", "Gold tasks: held (not yet mixed into the queue) or "
                                   "released.", labels=["state"])
-        tasks.add_metric(["held"], gold.get(True, 0))
-        tasks.add_metric(["released"], gold.get(False, 0))
+        held = states.pop("held", 0)
+        tasks.add_metric(["held"], held)
+        tasks.add_metric(["released"], sum(states.values()))
         yield from (accuracy, held_back, tasks)
 
 

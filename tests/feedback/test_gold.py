@@ -1,4 +1,4 @@
-"""Gold tasks on a real store and the shipped model: added as held checks, released at the configured rate,
+"""Gold tasks on a real store (SQLite and PostgreSQL) and the shipped model: added as held checks, released at the configured rate,
 shown like any other task, never trained on; a reviewer who misses them has their labels held back."""
 from __future__ import annotations
 
@@ -39,13 +39,13 @@ def _answer(session, item: ReviewItem, label: str, by: int, rule: ReviewRule) ->
                                                            "value": {"choices": [CHOICE[label]]}}]}, rule)
 
 
-def test_gold_tasks_measure_reviewers_and_never_train(tmp_path):
+def test_gold_tasks_measure_reviewers_and_never_train(tmp_path, each_database_url):
     faces = distinct_face_jpegs(16)
     # One answer labels here (the shipped model is sure these faces are real: under the default rule a lone Fake
     # would wait for a second reviewer, core/resolution.py).
     settings = Settings(instance_dir=tmp_path / "instance", api_keys=[API_KEY], review_gold_rate=0.25,
-                        review_confident_real=1e-6, review_confident_fake=0.999999)
-    app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY]})
+                        review_confident_real=1e-6, review_confident_fake=0.999999, database_url=each_database_url)
+    app = create_app({"instance_dir": tmp_path / "instance", "api_keys": [API_KEY], "database_url": each_database_url})
     client, auth = app.test_client(), {"Authorization": f"Bearer {API_KEY}"}
     store, images = open_state(settings)
 
@@ -91,7 +91,8 @@ def test_gold_tasks_measure_reviewers_and_never_train(tmp_path):
     kept = reviewed_images(store, frozenset({7}), ReviewRule.of(settings))
     assert [image.label for image in kept] == [0, 0, 0, 0]      # careful's Real labels only
 
-    shown = CliRunner(env={"DFG_INSTANCE_DIR": str(settings.instance_dir)}).invoke(main, ["review", "reviewers"])
+    shown = CliRunner(env={"DFG_INSTANCE_DIR": str(settings.instance_dir), "DFG_DATABASE_URL": each_database_url}) \
+        .invoke(main, ["review", "reviewers"])
     assert shown.exit_code == 0, shown.output
     lines = {line.split()[0]: line for line in shown.output.splitlines()[2:]}
     assert lines["7"].endswith("held back") and "0/6" in lines["7"] and lines["8"].endswith("trusted")
