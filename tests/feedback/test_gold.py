@@ -1,5 +1,5 @@
-"""Gold tasks on a real store (SQLite and PostgreSQL) and the shipped model: added as held checks, released at the configured rate,
-shown like any other task, never trained on; a reviewer who misses them has their labels held back."""
+"""Gold tasks on a real store (SQLite and PostgreSQL) and the shipped model: added as held checks, released at the
+configured rate, shown like any other task, never trained on; a reviewer who misses them has their labels held back."""
 from __future__ import annotations
 
 import itertools
