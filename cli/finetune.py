@@ -144,7 +144,7 @@ def export_faceres(run_dir: Path, checkpoint: str, tfjs: Path | None, out: Path)
     from models.training.faceres_export import export_backbone, feature_network, load_run
     from models.training.faceres_keras import faceres_json, read_blocks
 
-    trunk, top = load_run(run_dir, read_blocks(faceres_json(tfjs)), checkpoint)
+    trunk, top = load_run(run_dir, read_blocks(faceres_json(tfjs)), checkpoint, SIZE)
     export_backbone(trunk, top, out)
     size = int(trunk.input_shape[1])
     pixels = np.random.default_rng(0).integers(0, 256, (2, size, size, 3)).astype(np.float32)

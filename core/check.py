@@ -47,6 +47,10 @@ class Assessment:
     # seconds per stage ("faces", "crops", "model"), for metrics; not part of the result
     stage_seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
+    def faces_json(self) -> list[dict]:
+        """The faces as a check stores and returns them: box and score each."""
+        return [{"box": list(face.box), "fake_probability": face.fake_probability} for face in self.faces]
+
 
 def whole_image(rgb: np.ndarray, size: int) -> np.ndarray:
     """The whole image squeezed to size×size, for images without a face."""

@@ -79,8 +79,7 @@ def add_gold(settings: Settings, store: Store, images: ImageStore, folder: Path,
         check = Check(id=str(uuid.uuid4()), client=GOLD_CLIENT, sha256=image.sha256, width=image.width,
                       height=image.height, format=image.format, verdict=assessment.verdict, reason="model",
                       fake_probability=assessment.fake_probability,
-                      faces=[{"box": list(face.box), "fake_probability": face.fake_probability}
-                             for face in assessment.faces],
+                      faces=assessment.faces_json(),
                       scope=assessment.scope, model_version=assessment.model_version, elapsed_ms=0.0)
         with store.session() as session:
             session.add(check)

@@ -37,6 +37,7 @@ from core.store import ReviewItem, Store
 from feedback.dataset import (
     WORK_DIR,
     FeedbackSet,
+    ReviewedImage,
     base_data,
     build_feedback_set,
     combined,
@@ -93,19 +94,21 @@ def _base_report(report: dict) -> dict:
                                              "balance")}
 
 
-def reviewer_check(store: Store, settings: Settings) -> dict:
-    """Which reviewers the gold tasks hold back (core/reviewers.py), and what that takes out, for the run record."""
+def reviewer_check(store: Store, settings: Settings) -> tuple[list[ReviewedImage], dict]:
+    """The reviewed images without the labels of reviewers the gold tasks hold back (core/reviewers.py), and what
+    that takes out, for the run record."""
     bar = ReviewerBar.of(settings)
     with store.session() as session:
         records = reviewer_records_in(session)
     held_back = sorted(bar.held_back(records))
-    everyone = len(reviewed_images(store))
-    kept = len(reviewed_images(store, frozenset(held_back), ReviewRule.of(settings))) if held_back else everyone
-    return {"bar": {"min_accuracy": bar.min_accuracy, "min_answers": bar.min_answers}, "held_back": held_back,
-            "labelled_images": {"by_everyone": everyone, "without_held_back": kept},
-            "gold": {str(reviewer): {"answers": record.gold_answers, "correct": record.gold_correct,
-                                     "status": bar.status(record)}
-                     for reviewer, record in sorted(records.items()) if record.gold_answers}}
+    reviewed = reviewed_images(store, frozenset(held_back), ReviewRule.of(settings))
+    everyone = len(reviewed_images(store)) if held_back else len(reviewed)
+    return reviewed, {
+        "bar": {"min_accuracy": bar.min_accuracy, "min_answers": bar.min_answers}, "held_back": held_back,
+        "labelled_images": {"by_everyone": everyone, "without_held_back": len(reviewed)},
+        "gold": {str(reviewer): {"answers": record.gold_answers, "correct": record.gold_correct,
+                                 "status": bar.status(record)}
+                 for reviewer, record in sorted(records.items()) if record.gold_answers}}
 
 
 def gate_scores(model: ServedModel, base_holdout: Split, feedback: FeedbackSet):
@@ -296,8 +299,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
 
     champion_folder = resolve_model(None, settings.instance_path())
     champion = ServedModel(champion_folder, threads=settings.runtime_threads)
-    reviewers = reviewer_check(store, settings)
-    reviewed = reviewed_images(store, frozenset(reviewers["held_back"]), ReviewRule.of(settings))
+    reviewed, reviewers = reviewer_check(store, settings)
     progress(f"champion {champion.version}; {len(reviewed)} reviewed labels, {new_labels(store)} new since the last run")
     labelled = reviewers["labelled_images"]
     if reviewers["held_back"]:

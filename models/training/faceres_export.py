@@ -60,8 +60,9 @@ def export_backbone(trunk, top, out: Path) -> Path:
     return out
 
 
-def load_run(run: Path, blocks, checkpoint: str = "best"):
-    """(trunk, top) of a finetune-faceres run folder: the trunk rebuilt at the run's cut, the top from a checkpoint."""
+def load_run(run: Path, blocks, checkpoint: str = "best", size: int = 224):
+    """(trunk, top) of a finetune-faceres run folder: the trunk rebuilt at the run's cut for `size`² pixels (the
+    run's), the top from a checkpoint."""
     import json
 
     import keras
@@ -71,15 +72,4 @@ def load_run(run: Path, blocks, checkpoint: str = "best"):
     from models.training.finetune import CHECKPOINTS, STATE
 
     config = json.loads((run / STATE).read_text())["config"]
-    top = keras.models.load_model(run / CHECKPOINTS / f"{checkpoint}.keras")
-    return make_trunk(blocks, config["cut"], int(top.input_shape[1]) * _stride(blocks, config["cut"])), top
-
-
-def _stride(blocks, cut: str) -> int:
-    """How much the trunk shrinks its input up to `cut` (the product of the strides)."""
-    total = 1
-    for block in blocks:
-        total *= block.stride
-        if block.name == cut:
-            return total
-    raise ValueError(f"no block {cut!r}")
+    return make_trunk(blocks, config["cut"], size), keras.models.load_model(run / CHECKPOINTS / f"{checkpoint}.keras")

@@ -111,7 +111,7 @@ def _new_check(image: DecodedImage, assessment: Assessment, declared: dict, elap
         id=str(uuid.uuid4()), client=g.client, sha256=image.sha256, width=image.width, height=image.height,
         format=image.format, verdict=verdict, reason=reason, provenance=declared,
         fake_probability=assessment.fake_probability,
-        faces=[{"box": list(face.box), "fake_probability": face.fake_probability} for face in assessment.faces],
+        faces=assessment.faces_json(),
         scope=assessment.scope, model_version=assessment.model_version, elapsed_ms=round(elapsed_ms, 2),
         page_url=_optional_url("page_url", context.get("page_url")),
         source_url=_optional_url("source_url", context.get("source_url")),

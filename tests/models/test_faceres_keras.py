@@ -106,7 +106,7 @@ def test_the_exported_backbone_and_the_served_graph_equal_the_keras_network(tiny
     (run / CHECKPOINTS).mkdir(parents=True)
     top.save(run / CHECKPOINTS / "best.keras")
     (run / STATE).write_text(json.dumps({"epoch": 1, "config": {"cut": TINY_CUT}}))
-    trunk, top = load_run(run, blocks)
+    trunk, top = load_run(run, blocks, size=TINY_SIZE)
     assert trunk.input_shape[1:] == (TINY_SIZE, TINY_SIZE, 3)
 
     pixels = np.random.default_rng(6).integers(0, 256, (5, TINY_SIZE, TINY_SIZE, 3)).astype(np.float32)
