@@ -56,6 +56,8 @@ def pack(out: Path | None, for_store: bool, source: Path) -> None:
               help="A site whose pages are scanned on load (scanAllowList), e.g. https://news.example.org; repeat for more.")
 @click.option("--scan-in-flight", type=click.IntRange(1, 6), default=None,
               help="Checks at a time during a page scan (scanInFlight; the extension's default is 2).")
+@click.option("--video-frames", type=click.IntRange(1, 8), default=None,
+              help="Frames per \"Check this video frame\" (videoFrames; the extension's default is 1).")
 @click.option("--allow-user-changes", is_flag=True, help="Let users change the settings (allowUserChanges).")
 @click.option("--update-url", default=None,
               help="Where Chrome fetches the packed extension's update manifest (or the Web Store's, "
@@ -63,14 +65,15 @@ def pack(out: Path | None, for_store: bool, source: Path) -> None:
 @click.option("--extension-id", default=EXTENSION_ID, show_default=True,
               help="The ID your packed or store copy has, if not this checkout's fixed one.")
 def policy(fmt: str, server_url: str, api_key: str | None, scan_sites: tuple[str, ...], scan_in_flight: int | None,
-           allow_user_changes: bool, update_url: str | None, extension_id: str) -> None:
+           video_frames: int | None, allow_user_changes: bool, update_url: str | None, extension_id: str) -> None:
     """Print an admin policy that installs and configures the extension, made from its managed schema."""
     if len(extension_id) != 32 or not set(extension_id) <= set("abcdefghijklmnop"):
         raise click.UsageError(f"'{extension_id}' is not a Chrome extension ID (32 letters a–p)")
     try:
         values = policy_values(managed_schema(), {"serverUrl": server_url.rstrip("/"), "apiKey": api_key,
                                                   "scanAllowList": [site.rstrip("/") for site in scan_sites] or None,
-                                                  "scanInFlight": scan_in_flight, "allowUserChanges": allow_user_changes})
+                                                  "scanInFlight": scan_in_flight, "videoFrames": video_frames,
+                                                  "allowUserChanges": allow_user_changes})
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     click.echo(render_policy(fmt, extension_id, values, update_url), nl=False)

@@ -24,7 +24,7 @@ from core.served_model import ModelError, ModelInfo
 from core.settings import Settings
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
-from feedback.tasks import ModelRule, Prediction, ReviewProgress, ReviewRequest, task_fields
+from feedback.tasks import ModelRule, Prediction, ReviewProgress, ReviewRequest, VideoFrame, task_fields
 
 MAX_ERROR_LENGTH = 2000
 OTHER_LABEL = {"real": "fake", "fake": "real"}
@@ -175,6 +175,19 @@ def review_progress(item: ReviewItem, context: FieldContext = FieldContext()) ->
                           context.max_reviews, item.label, bool(votes.get("second_opinion")))
 
 
+def video_frame(session: Session, check: Check) -> VideoFrame | None:
+    """A video frame's time and the scores of the frames checked with it (same group, same client)."""
+    if check.video_time is None:
+        return None
+    frames = []
+    if check.video_group:
+        frames = session.execute(select(Check.video_time, Check.fake_probability)
+                                 .where(Check.video_group == check.video_group, Check.client == check.client)
+                                 .order_by(Check.video_time, Check.created_at).limit(64)).all()
+    unique = dict((float(time), round(float(score), 4)) for time, score in frames)  # a repeated time: its last check
+    return VideoFrame(check.video_time, tuple(sorted(unique.items())))
+
+
 def current_fields(session: Session, item: ReviewItem, context: FieldContext = FieldContext()) -> dict:
     """The task data the item should have now: its check's prediction, the latest dispute and the
     reviews so far."""
@@ -193,7 +206,7 @@ def current_fields(session: Session, item: ReviewItem, context: FieldContext = F
                             user_comment=dispute.comment if dispute else None,
                             page_url=(disputed.page_url if disputed else None) or check.page_url,
                             source_url=(disputed.source_url if disputed else None) or check.source_url,
-                            progress=review_progress(item, context))
+                            progress=review_progress(item, context), video=video_frame(session, disputed or check))
     return task_fields(item.ext_id, check.id, prediction, request)
 
 

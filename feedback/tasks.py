@@ -13,6 +13,7 @@ import math
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 # The image beside a column with the facts, the choices and the instructions, so the choices stay in
 # view at 1400×900; under the image, where the model looked (`$heatmaps`, feedback/heatmaps.py).
@@ -129,6 +130,33 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class VideoFrame:
+    """A checked frame of a video: its time in seconds, and the frames checked with it (time, fake score),
+    this one included, in time order."""
+    time: float
+    frames: Sequence[tuple[float, float]] = ()
+
+
+def clock(seconds: float, tenths: bool = False) -> str:
+    """A time in a video as people read it: 01:23, or 1:02:03 past an hour; with `tenths`, 01:23.4 (frames
+    half a second apart). The extension writes times the same way (lib/present.js `clock`)."""
+    tenth_count = math.floor(seconds * 10 + 0.5) if tenths else int(seconds) * 10
+    whole = tenth_count // 10
+    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
+    text = f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes:02d}:{rest:02d}"
+    return f"{text}.{tenth_count % 10}" if tenths else text
+
+
+def _page_name(page_url: str | None) -> str:
+    """A page in a few words: its host and path (no query), or "an unknown page"."""
+    parsed = urlsplit(page_url or "")
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return "an unknown page"
+    name = parsed.netloc + (parsed.path if parsed.path != "/" else "")
+    return name if len(name) <= 60 else name[:57] + "…"
+
+
+@dataclass(frozen=True)
 class ReviewRequest:
     """Why an image is in review ("disputed", with the user's label and comment, or "uncertain"), where it
     was seen, and the reviews so far."""
@@ -138,6 +166,14 @@ class ReviewRequest:
     page_url: str | None = None
     source_url: str | None = None
     progress: ReviewProgress | None = None
+    video: VideoFrame | None = None
+
+    @property
+    def subject(self) -> str:
+        """What is reviewed: "this image", or "the video frame at 01:23 of example.org/watch"."""
+        if self.video is None:
+            return "this image"
+        return f"the video frame at {clock(self.video.time)} of {_page_name(self.page_url)}"
 
 
 def model_sentence(prediction: Prediction) -> str:
@@ -166,27 +202,51 @@ def _page_link(page_url: str | None) -> str:
     return "Page: not known (the image was uploaded, not checked on a page)"
 
 
+def _video_lines(request: ReviewRequest, fake_probability: float) -> tuple[str, str]:
+    """A video frame's facts: (plain text for the data manager, HTML for the task's page-link block)."""
+    video = request.video
+    at = clock(video.time)
+    frames = [(time, score, time == video.time) for time, score in video.frames]
+    if not any(this for *_, this in frames):
+        frames = sorted([*frames, (video.time, fake_probability, True)])
+    listed = [f"{clock(time, tenths=True)} {score:.2f}{' (this one)' if this else ''}" for time, score, this in frames]
+    text = f"Video frame at {at}" + (f"; frames checked (time, fake score): {' · '.join(listed)}" if len(frames) > 1 else "")
+    link = f"Video frame at {at}"
+    if request.source_url and request.source_url.lower().startswith(("https://", "http://")):
+        url = html.escape(f"{request.source_url.split('#')[0]}#t={video.time:g}", quote=True)
+        link += f': <a href="{url}" target="_blank" rel="noopener noreferrer">open the video at {at}</a>'
+    if len(frames) > 1:
+        link += "<br>Frames checked (time, fake score): " + " · ".join(
+            f"<b>{html.escape(item)}</b>" if this else html.escape(item) for item, (*_, this) in zip(listed, frames))
+    return text, link
+
+
 def task_fields(ext_id: str, check_id: str, prediction: Prediction, request: ReviewRequest) -> dict:
     """The task data we own (everything but `image`). The reviewer-facing fields come first: Label
     Studio's data manager lists the columns in this order."""
     prediction = replace(prediction, fake_probability=round(float(prediction.fake_probability), 4))
     if request.queued_for == "disputed":
-        why = f"Disputed: the user says this image is {(request.user_label or '?').upper()}"
+        why = f"Disputed: the user says {request.subject} is {(request.user_label or '?').upper()}"
         why += f' — "{request.user_comment}"' if request.user_comment else ""
     else:
-        why = "Uncertain: the model could not decide"
+        why = "Uncertain: the model could not decide" + ("" if request.video is None else f" on {request.subject}")
     face_scores = [round(float(face.get("fake_probability", 0.0)), 4) for face in prediction.faces]
     faces_text = ("Faces (boxes, fake score each): "
                   + " · ".join(f"{index + 1}: {score:.2f}" for index, score in enumerate(face_scores))
                   if face_scores else "No face found")
     rule = prediction.rule
+    page_link = _page_link(request.page_url)
+    video = {}
+    if request.video is not None:
+        video["video"], video_link = _video_lines(request, prediction.fake_probability)
+        page_link += "<br>" + video_link
     return {"why": why, "model": model_sentence(prediction),
             "user_label": request.user_label or "", "user_comment": request.user_comment or "",
             "fake_probability": prediction.fake_probability, "model_verdict": prediction.verdict,
             "threshold": round(rule.threshold, 4) if rule else None, "model_version": prediction.model_version,
             "page_url": request.page_url or "", "reviews": request.progress.text() if request.progress else "",
             "provenance": (prediction.provenance or {}).get("summary") or "", "faces_text": faces_text,
-            "face_scores": face_scores, "page_link": _page_link(request.page_url),
+            "face_scores": face_scores, "page_link": page_link, **video,
             "source_url": request.source_url or "", "reason": request.queued_for, "check_id": check_id,
             "ext_id": ext_id}
 

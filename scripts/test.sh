@@ -16,12 +16,13 @@ step "Python lint: ruff (pycodestyle, pyflakes, import order, bugbear; pyproject
 .venv/bin/python scripts/import_graph.py   # packages import one way: core <- server, models <- feedback <- cli
 
 # --- Browser tests (extension/, tests/e2e): Chromium, a virtual screen, ESLint ------------------
-step "Browser test tools: Debian's chromium, xvfb, xauth and xdotool (installed if missing)"
+step "Browser test tools: Debian's chromium, xvfb, xauth, xdotool and ffmpeg (installed if missing)"
 browser_packages=()
 [ -x /usr/bin/chromium ] || browser_packages+=(chromium)
 command -v xvfb-run >/dev/null || browser_packages+=(xvfb)
 command -v xauth >/dev/null || browser_packages+=(xauth)     # xvfb-run needs it; xvfb only recommends it
 command -v xdotool >/dev/null || browser_packages+=(xdotool)
+command -v ffmpeg >/dev/null || browser_packages+=(ffmpeg)   # makes the test videos (tests/e2e/videos.py)
 if [ ${#browser_packages[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${browser_packages[@]}" >/dev/null

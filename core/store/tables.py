@@ -49,6 +49,10 @@ class Check(Base):
     page_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     provenance: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # core.provenance.Provenance.to_json()
+    # A frame of a video (the extension's "Check this video frame"): its time in the video, in seconds, and
+    # the id the client gave all frames of one video check, which ties them together for reviewers.
+    video_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    video_group: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class Dispute(Base):

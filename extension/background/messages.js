@@ -1,12 +1,15 @@
 // Requests from the overlay: the worker holds the server settings and makes the calls, so the
 // page's content script never sees the API key.
 import { checkImage } from "./check-image.js";
+import { checkVideoFrame } from "./check-video.js";
 import { createDispute, getExplanation, isImageNotKept } from "../lib/api.js";
-import { describeError } from "../lib/error-messages.js";
+import { decodeDataUrl } from "../lib/data-url.js";
+import { ImageError, describeError } from "../lib/error-messages.js";
 import { updateCheck } from "../lib/history.js";
 import { reviewText } from "../lib/present.js";
 import { readSettings } from "../lib/settings.js";
 import { readImageBytes } from "./image-bytes.js";
+import { captureRegion } from "./video-frame.js";
 
 const MAX_COMMENT = 2000; // the server's limit
 
@@ -15,7 +18,7 @@ const MAX_COMMENT = 2000; // the server's limit
  * server behind the same address made the check) answers 409 image-not-kept: the image is read
  * again the way the check read it and sent with the dispute, so the dispute is not lost.
  */
-async function postDispute(settings, checkId, dispute, { srcUrl, requestId }, sender) {
+async function postDispute(settings, checkId, dispute, { srcUrl, requestId, kind }, sender) {
   try {
     return await createDispute(settings, checkId, dispute);
   } catch (error) {
@@ -25,19 +28,28 @@ async function postDispute(settings, checkId, dispute, { srcUrl, requestId }, se
     const readFromPage = () => chrome.tabs
       .sendMessage(sender.tab.id, { type: "read-image", srcUrl, requestId }, { frameId: sender.frameId ?? 0 })
       .catch(() => null);
-    const image = await readImageBytes(srcUrl, readFromPage);
+    // A video frame is never read again from its URL (that is the whole video): the page kept the checked frame.
+    const image = kind === "video" ? await keptFrame(readFromPage) : await readImageBytes(srcUrl, readFromPage);
     return createDispute(settings, checkId, { ...dispute, image });
   }
 }
 
-async function sendDispute({ checkId, label, comment, srcUrl, requestId }, sender) {
+async function keptFrame(readFromPage) {
+  const fromPage = await readFromPage();
+  if (!fromPage?.dataUrl) {
+    throw new ImageError("image-unavailable", { reason: "the checked video frame is no longer on the page" });
+  }
+  return decodeDataUrl(fromPage.dataUrl);
+}
+
+async function sendDispute({ checkId, label, comment, srcUrl, requestId, kind }, sender) {
   if (typeof checkId !== "string" || !["real", "fake"].includes(label)) {
     return { ok: false, error: describeError(new Error("the dispute needs a check and a label (real or fake)")) };
   }
   const text = typeof comment === "string" ? comment.trim().slice(0, MAX_COMMENT) : "";
   try {
     const answer = await postDispute(await readSettings(), checkId, { label, comment: text || undefined },
-      { srcUrl, requestId }, sender);
+      { srcUrl, requestId, kind }, sender);
     const dispute = { id: answer.id, label, comment: text || null, status: answer.status ?? "queued",
       created_at: new Date().toISOString() };
     await updateCheck(checkId, { dispute });
@@ -73,9 +85,15 @@ export function handleMessage(message, sender, sendResponse) {
     explainFace(message).then(sendResponse);
     return true;
   }
+  if (message?.type === "capture-tab" && sender.tab && message.region && message.viewport) {
+    // A cross-origin video's frame, read from the screen (content/video-frames.js).
+    captureRegion(sender.tab.windowId, message.region, message.viewport).then(sendResponse);
+    return true;
+  }
   if (message?.type === "retry" && typeof message.srcUrl === "string" && sender.tab) {
     // "Try again" after an error: the same check, started from the overlay instead of the menu.
-    checkImage({ srcUrl: message.srcUrl, pageUrl: sender.tab.url, frameId: sender.frameId }, sender.tab);
+    const again = message.kind === "video" ? checkVideoFrame : checkImage;
+    again({ srcUrl: message.srcUrl, pageUrl: sender.tab.url, frameId: sender.frameId }, sender.tab);
   }
   if (message?.type === "open-options") {
     chrome.runtime.openOptionsPage();

@@ -7,6 +7,7 @@ import { presentCheck } from "../lib/present.js";
 export const OVERLAY_SCRIPTS = [
   "content/geometry.js",
   "content/find-image.js",
+  "content/video-frames.js",
   "content/overlay-style.js",
   "content/overlay-view.js",
   "content/overlay-anchor.js",
@@ -43,21 +44,30 @@ export async function setBadge(tabId, { text, color, title }) {
  * Show a progress overlay on the image and return what the check needs to update it.
  * Every method is safe to call when no overlay could be shown.
  * @param {{tabId: number, frameId: number}} target the frame holding the image
- * @param {string} srcUrl the image's URL
+ * @param {string} srcUrl the image's URL (a video's, for a video frame)
+ * @param {"image"|"video"} kind what the overlay sits on
  */
-export async function openOverlay(target, srcUrl) {
+export async function openOverlay(target, srcUrl, kind = "image") {
   const requestId = crypto.randomUUID();
   const send = (message) => chrome.tabs
     .sendMessage(target.tabId, { ...message, requestId }, { frameId: target.frameId })
     .catch(() => null);
-  const shown = (await injectScripts(target)) && Boolean((await send({ type: "start", srcUrl }))?.started);
+  const shown = (await injectScripts(target)) && Boolean((await send({ type: "start", srcUrl, kind }))?.started);
   return {
     shown,
     progress: (text) => (shown ? send({ type: "progress", text }) : null),
     readImageFromPage: () => (shown ? send({ type: "read-image", srcUrl }) : null),
-    async showResult(check) {
+    /** The video's frames, taken in the page ({frames, …} or {error}); null where no script runs. */
+    captureFrames: (count) => (shown ? send({ type: "capture-frames", count }) : null),
+    /**
+     * @param {object} check the server's check
+     * @param {{video?: object, frameDataUrl?: string}} extra a video check's frames (presentVideo) and the
+     *   shown frame's picture, which the page keeps for a dispute the server can no longer match to an image
+     */
+    async showResult(check, extra = {}) {
       if (shown) {
-        return send({ type: "result", checkId: check.id, verdict: check.verdict, display: presentCheck(check) });
+        return send({ type: "result", checkId: check.id, verdict: check.verdict,
+          display: { ...presentCheck(check), video: extra.video ?? null }, frameDataUrl: extra.frameDataUrl });
       }
       const { label, percentText } = presentCheck(check);
       return setBadge(target.tabId, { ...BADGE[check.verdict],

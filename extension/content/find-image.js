@@ -88,4 +88,6 @@
 
   ns.findImage = findImage;
   ns.readImage = readImage;
+  ns.visibleArea = visibleArea;   // shared with video-frames.js, injected after this file
+  ns.blobToDataUrl = blobToDataUrl;
 })();

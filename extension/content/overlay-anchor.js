@@ -1,4 +1,4 @@
-// Keeps an overlay on its image while the page scrolls (any scroller: scroll events are caught
+// Keeps an overlay on its image (or video) while the page scrolls (any scroller: scroll events are caught
 // in the capture phase), the window resizes, or the image itself changes size. Updates are
 // batched to one per animation frame; the overlay goes away with the image.
 (() => {
@@ -11,7 +11,8 @@
     const content = ns.geometry.contentBox(rect, style);
     return {
       content,
-      picture: ns.geometry.pictureBox(content, image.naturalWidth, image.naturalHeight, style.objectFit, style.objectPosition),
+      picture: ns.geometry.pictureBox(content, image.naturalWidth ?? image.videoWidth, image.naturalHeight ?? image.videoHeight,
+        style.objectFit, style.objectPosition),
       visible: rect.width > 0 && rect.height > 0 && style.visibility !== "hidden",
     };
   }

@@ -6,7 +6,7 @@
   if (ns.overlaysReady) return;
   ns.overlaysReady = true;
 
-  const overlays = new Map();      // request id → { view, image, stopFollowing }
+  const overlays = new Map();      // request id → { view, image (or video), stopFollowing, kind, frameDataUrl }
   const requestFor = new WeakMap(); // image → request id of its overlay
 
   function remove(requestId) {
@@ -17,18 +17,18 @@
     overlay.view.close();
   }
 
-  function start(requestId, srcUrl, shownOn = null) {
-    const image = shownOn ?? ns.findImage(srcUrl);
+  function start(requestId, srcUrl, shownOn = null, kind = "image") {
+    const image = shownOn ?? (kind === "video" ? ns.findVideo(srcUrl) : ns.findImage(srcUrl));
     if (image && requestFor.has(image)) remove(requestFor.get(image));
     const view = new ns.OverlayView({
       onClose: () => remove(requestId),
       onDispute: (label, comment) => chrome.runtime.sendMessage({
-        type: "dispute", checkId: view.checkId, label, comment, srcUrl, requestId }),
+        type: "dispute", checkId: view.checkId, label, comment, srcUrl, requestId, kind }),
       onExplain: (face) => chrome.runtime.sendMessage({ type: "explain", checkId: view.checkId, face }),
       onOpenOptions: () => chrome.runtime.sendMessage({ type: "open-options" }),
       onRetry: () => {
         remove(requestId);
-        chrome.runtime.sendMessage({ type: "retry", srcUrl });
+        chrome.runtime.sendMessage({ type: "retry", srcUrl, kind });
       },
     });
     let stopFollowing = () => {};
@@ -38,7 +38,7 @@
     } else {
       view.float();
     }
-    overlays.set(requestId, { view, image, stopFollowing });
+    overlays.set(requestId, { view, image, stopFollowing, kind, frameDataUrl: null });
   }
 
   /**
@@ -63,16 +63,31 @@
         sendResponse({ ready: true });
         return false;
       case "start":
-        start(message.requestId, message.srcUrl);
+        start(message.requestId, message.srcUrl, null, message.kind);
         sendResponse({ started: true });
         return false;
       case "progress":
         view?.showProgress(message.text);
         break;
-      case "read-image":
-        ns.readImage(overlays.get(message.requestId)?.image ?? null, message.srcUrl).then(sendResponse);
+      case "read-image": {
+        // A video frame cannot be read again (the video moved on): the page kept the one checked.
+        const overlay = overlays.get(message.requestId);
+        if (overlay?.kind === "video") {
+          sendResponse(overlay.frameDataUrl ? { dataUrl: overlay.frameDataUrl } : { error: "the video frame was not kept" });
+          return false;
+        }
+        ns.readImage(overlay?.image ?? null, message.srcUrl).then(sendResponse);
         return true;
+      }
+      case "capture-frames": {
+        const overlay = overlays.get(message.requestId);
+        ns.captureVideoFrames(overlay?.image ?? null, message.count).then(sendResponse);
+        return true;
+      }
       case "result":
+        if (message.frameDataUrl && overlays.has(message.requestId)) {
+          overlays.get(message.requestId).frameDataUrl = message.frameDataUrl;
+        }
         view?.showResult(message);
         break;
       case "error":

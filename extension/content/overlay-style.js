@@ -69,6 +69,11 @@ p { margin: 6px 0 0; }
 .detail { color: #455a64; font-size: 12px; }
 .review { font-weight: 600; color: #0d47a1; }
 .muted { color: #607d8b; font-size: 11px; }
+.video-line { font-weight: 600; }
+.frames { margin: 2px 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 4px; font-size: 12px; }
+.frames li { padding: 1px 5px; border-radius: 4px; background: #eceff1; font-variant-numeric: tabular-nums; }
+.frames li.shown { background: #263238; color: #fff; }
+.video-note { font-size: 12px; color: #455a64; }
 .actions { display: flex; gap: 6px; margin-top: 8px; }
 button { font: inherit; color: #1b1f24; cursor: pointer; border-radius: 6px; border: 1px solid #90a4ae;
   background: #fff; padding: 3px 10px; }

@@ -134,6 +134,7 @@
         this.header(h("span", { class: "icon", "aria-hidden": "true", text: ICONS[display.tone] ?? "?" }), display.label,
           h("span", { class: "percent", title: "fake probability", text: display.percentText })),
         h("p", { class: "summary", text: display.summary }),
+        ...this.videoLines(display.video),
         display.provenance && h("p", { class: `provenance provenance-${display.provenance.tone}`,
           "data-provenance": display.provenance.tone, text: display.provenance.text }),
         display.note && h("p", { class: "note", text: display.note }),
@@ -143,6 +144,17 @@
         this.legend,
         this.reviewLine,
         h("p", { class: "muted", text: `Model ${display.modelVersion}` }));
+    }
+
+    /** A video check's lines: the frame shown, the frames checked (each with its check id), what went short. */
+    videoLines(video) {
+      if (!video) return [];
+      const frames = video.frames.length > 0 && h("ol", { class: "frames", "aria-label": "Frames checked" },
+        ...video.frames.map((frame) => h("li", { class: frame.shown ? "shown" : null, "data-check": frame.checkId,
+          "data-verdict": frame.verdict, title: frame.shown ? "The frame shown" : null,
+          text: `${frame.time} ${frame.percentText}` })));
+      return [h("p", { class: "video-line", text: video.line }), frames,
+        ...video.notes.map((note) => h("p", { class: "video-note", text: note }))];
     }
 
     /** @param {{title: string, message: string, detail?: string, action?: string}} error */

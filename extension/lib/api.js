@@ -64,17 +64,24 @@ const MAX_CONTEXT_URL = 2048;
  * Check an image.
  * @param {{serverUrl: string, apiKey: string}} settings
  * @param {Blob} image the image bytes as the site served them
- * @param {{pageUrl?: string, sourceUrl?: string}} context where the image was seen; a source URL
- *   that is not http(s) is left out (data: and blob: URLs mean nothing elsewhere)
- * @returns {Promise<object>} the check (id, verdict, fake_probability, faces, scope, image, …)
+ * @param {{pageUrl?: string, sourceUrl?: string, videoTime?: number, videoGroup?: string}} context where
+ *   the image was seen; a source URL that is not http(s) is left out (data: and blob: URLs mean nothing
+ *   elsewhere). A video frame adds its time in the video (seconds) and one id for the frames checked together.
+ * @returns {Promise<object>} the check (id, verdict, fake_probability, faces, scope, image, video, …)
  */
-export function createCheck(settings, image, { pageUrl, sourceUrl } = {}) {
+export function createCheck(settings, image, { pageUrl, sourceUrl, videoTime, videoGroup } = {}) {
   const form = new FormData();
   form.append("image", image, "image");
   const source = /^https?:/i.test(sourceUrl ?? "") ? sourceUrl : undefined;
   for (const [field, value] of [["page_url", pageUrl], ["source_url", source]]) {
     if (value && value.length <= MAX_CONTEXT_URL) {
       form.append(field, value);
+    }
+  }
+  if (Number.isFinite(videoTime)) {
+    form.append("video_time", String(Math.max(0, Math.round(videoTime * 1000) / 1000)));
+    if (videoGroup) {
+      form.append("video_group", videoGroup);
     }
   }
   return call(settings, "/api/v1/checks", { method: "POST", body: form, timeoutMs: CHECK_TIMEOUT_MS });

@@ -4,7 +4,8 @@
 /** A failure before the server is asked: the image itself could not be had. */
 export class ImageError extends Error {
   /**
-   * @param {"image-unavailable"|"image-too-large"} kind
+   * @param {"image-unavailable"|"image-too-large"|"video-black"|"video-unreadable"|"video-not-ready"|
+   *   "video-out-of-view"|"video-gone"} kind
    * @param {object} facts e.g. {reason, host} or {bytes, limit}
    */
   constructor(kind, facts = {}) {
@@ -77,6 +78,23 @@ export function describeError(error) {
     case "image-too-large":
       return { kind, title: "Image too large",
         message: `The image is ${megabytes(error.bytes)}; the extension sends at most ${megabytes(error.limit)}.` };
+    case "video-black":
+      return { kind, title: "The video frame is black",
+        message: "The frame showed no picture, so nothing was checked. A protected (DRM) video shows black to "
+          + "extensions; an unprotected one may not have drawn its picture yet: play it to a moment with a face and try again." };
+    case "video-unreadable":
+      return { kind, title: "Couldn't read the video frame",
+        message: `The browser did not let the extension read this video's picture${error.reason ? ` (${error.reason})` : ""}. `
+          + "Open the video on its own page and check it there." };
+    case "video-not-ready":
+      return { kind, title: "No video frame yet",
+        message: "The video has not loaded a picture yet. Play it, or wait until it shows a frame, and try again." };
+    case "video-out-of-view":
+      return { kind, title: "Video not fully on screen",
+        message: "This video is from another site, so its frame is read from the screen: scroll until the whole video is in view and try again." };
+    case "video-gone":
+      return { kind, title: "The video is gone",
+        message: "The video was removed from the page before a frame could be read, so nothing was checked." };
     default:
       return { kind: "unexpected", title: "Something went wrong",
         message: `The check failed unexpectedly: ${error?.message ?? String(error)}` };

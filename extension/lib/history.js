@@ -14,8 +14,9 @@ export const HISTORY_LIMIT = 50;
  * A history entry from the server's check: what the popup shows, nothing more.
  * @param {object} check the server's check JSON
  * @param {string|null} thumbnail a small JPEG data: URL
+ * @param {number} [frames] for a video frame: how many frames of the video were checked with it
  */
-export function entryFromCheck(check, thumbnail) {
+export function entryFromCheck(check, thumbnail, frames) {
   const sourceUrl = check.source_url && /^https?:/.test(check.source_url) ? check.source_url : null;
   return {
     id: check.id,
@@ -28,6 +29,7 @@ export function entryFromCheck(check, thumbnail) {
     model_version: check.model_version,
     page_url: check.page_url ?? null,
     source_url: sourceUrl,
+    video: check.video ? { time: check.video.time, frames: frames ?? 1 } : null,
     thumbnail,
     dispute: check.dispute ?? null,
     review: check.review ?? null,

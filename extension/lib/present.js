@@ -102,3 +102,51 @@ export function relativeTime(then, now = Date.now()) {
   if (days < 7) return `${days} day${days === 1 ? "" : "s"} ago`;
   return new Date(then).toLocaleDateString();
 }
+
+/**
+ * A time in a video as people read it: "01:23", or "1:02:03" past an hour; with `tenths`, "01:23.4" (frames
+ * half a second apart). The server's review tasks write times the same way.
+ */
+export function clock(seconds, { tenths = false } = {}) {
+  const value = Math.max(0, Number(seconds) || 0);
+  const whole = tenths ? Math.floor(Math.round(value * 10) / 10) : Math.floor(value);
+  const hours = Math.floor(whole / 3600);
+  const minutes = String(Math.floor(whole / 60) % 60).padStart(2, "0");
+  const rest = String(whole % 60).padStart(2, "0");
+  const tenth = tenths ? `.${Math.round(value * 10) % 10}` : "";
+  return hours ? `${hours}:${minutes}:${rest}${tenth}` : `${minutes}:${rest}${tenth}`;
+}
+
+/**
+ * What the overlay says about a video check: the frame shown (the most suspicious), the others, and
+ * what the capture could not do.
+ * @param {{checks: object[], shown: object, wanted: number, playing: boolean, stepped: boolean,
+ *   blank: number, via: string[]}} video the server's checks of the frames in time order, the one shown
+ *   (the highest fake probability), how many frames were asked for, and how they were taken
+ */
+export function presentVideo({ checks, shown, wanted, playing, stepped, blank = 0, via = [] }) {
+  const at = clock(shown.video?.time);
+  const line = checks.length > 1
+    ? `Video frame at ${at}, the most suspicious of ${checks.length} frames`
+    : `Video frame at ${at}`;
+  const notes = [];
+  if (wanted > 1 && checks.length + blank < wanted) {
+    const taken = checks.length + blank;
+    if (playing) notes.push(`The video stopped playing after ${taken} of ${wanted} frames.`);
+    else if (stepped) notes.push(`Only ${taken} of ${wanted} frames, half a second apart, fit in the video around this moment.`);
+    else notes.push(`The page did not let the paused video be stepped: ${taken} of ${wanted} frames taken.`);
+  }
+  if (blank > 0) {
+    notes.push(`${blank} black frame${blank === 1 ? " was" : "s were"} not checked (protected video, or no picture yet).`);
+  }
+  if (via.includes("tab")) {
+    notes.push("The video is from another site: its frame was read from the screen, at the size shown.");
+  }
+  return {
+    line,
+    frames: checks.length > 1 ? checks.map((check) => ({ time: clock(check.video?.time, { tenths: true }), checkId: check.id,
+      verdict: check.verdict, percentText: percent(check.fake_probability), shown: check.id === shown.id })) : [],
+    notes,
+    stepped: Boolean(stepped),
+  };
+}

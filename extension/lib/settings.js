@@ -26,13 +26,14 @@ export function normalizeServerUrl(text) {
   return (url.origin + url.pathname).replace(/\/+$/, "");
 }
 
-const MANAGED_KEYS = ["serverUrl", "apiKey", "scanAllowList", "scanInFlight"];
+const MANAGED_KEYS = ["serverUrl", "apiKey", "scanAllowList", "scanInFlight", "videoFrames"];
 // What a policy value must look like to be used; anything else in managed storage is ignored.
 const MANAGED_TYPES = {
   serverUrl: (value) => typeof value === "string" && value !== "",
   apiKey: (value) => typeof value === "string" && value !== "",
   scanAllowList: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
   scanInFlight: (value) => Number.isInteger(value),
+  videoFrames: (value) => Number.isInteger(value),
 };
 // Without any policy, Chromium answers chrome.storage.managed.get only after ~1.8 s (measured in the
 // e2e timings), and reading it on every check cost ~90 ms even with a race. So checks read a copy in
@@ -187,6 +188,35 @@ export function mergeScanSettings(policy, local) {
 export async function saveScanSettings({ allowList, inFlight }) {
   const saved = { scanAllowList: [...new Set(allowList.filter((text) => text.trim()).map(normalizeOrigin))],
     scanInFlight: clampInFlight(inFlight) };
+  await chrome.storage.local.set(saved);
+  return saved;
+}
+
+// "Check this video frame": chrome.storage.local `videoFrames`, the frames taken per video check
+// (at a fixed spacing around the current time), under the policy like the other settings.
+export const VIDEO_FRAMES_DEFAULT = 1;
+export const VIDEO_FRAMES_MAX = 8;
+
+/** Pure: a count of frames within 1..VIDEO_FRAMES_MAX, the default for anything else. */
+export function clampVideoFrames(value) {
+  const number = Number(value);
+  return Number.isInteger(number) && number >= 1 ? Math.min(number, VIDEO_FRAMES_MAX) : VIDEO_FRAMES_DEFAULT;
+}
+
+/**
+ * @param {{waitForPolicy?: boolean}} options see readPolicy
+ * @returns {Promise<{frames: number, locked: boolean}>}
+ */
+export async function readVideoSettings(options = {}) {
+  const policy = await readPolicy(options);
+  const { videoFrames } = await chrome.storage.local.get("videoFrames");
+  const locked = policy.locked.includes("videoFrames");
+  return { frames: clampVideoFrames(locked ? policy.values.videoFrames : videoFrames ?? policy.values.videoFrames), locked };
+}
+
+/** @param {number} frames saved clamped to 1..VIDEO_FRAMES_MAX */
+export async function saveVideoSettings(frames) {
+  const saved = { videoFrames: clampVideoFrames(frames) };
   await chrome.storage.local.set(saved);
   return saved;
 }

@@ -5,6 +5,7 @@ import { modelInfo, readiness, redeemEnrollment } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { DEFAULT_SERVER_URL, normalizeServerUrl, readSettings, saveSettings } from "../lib/settings.js";
 import { setUpScanSettings } from "./scan-options.js";
+import { setUpVideoSettings } from "./video-options.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -133,6 +134,7 @@ async function main() {
   $("#test").addEventListener("click", testConnection);
   $("#show-key").addEventListener("click", toggleKey);
   await setUpScanSettings();
+  await setUpVideoSettings();
   document.body.dataset.loaded = "true"; // lets tests wait for the stored values
 }
 

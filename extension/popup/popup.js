@@ -3,7 +3,7 @@
 import { getCheck } from "../lib/api.js";
 import { describeError } from "../lib/error-messages.js";
 import { clearChecks, listChecks, updateCheck } from "../lib/history.js";
-import { percent, relativeTime, reviewText, verdictLabel } from "../lib/present.js";
+import { clock, percent, relativeTime, reviewText, verdictLabel } from "../lib/present.js";
 import { readSettings } from "../lib/settings.js";
 import { setUpScanButtons } from "./scan-buttons.js";
 
@@ -45,6 +45,11 @@ function item(entry) {
     const site = Object.assign(document.createElement("a"), { className: "site", href: entry.page_url, target: "_blank",
       rel: "noreferrer", textContent: host, title: entry.page_url });
     body.append(site);
+  }
+  if (entry.video) {
+    const frames = entry.video.frames > 1 ? `, the most suspicious of ${entry.video.frames} frames` : "";
+    body.append(Object.assign(document.createElement("p"), { className: "video",
+      textContent: `Video frame at ${clock(entry.video.time)}${frames}` }));
   }
   if (entry.provenance?.text) {
     const line = Object.assign(document.createElement("p"), {

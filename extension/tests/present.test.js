@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  NO_FACE_NOTE, percent, presentCheck, provenanceLine, relativeTime, reviewText, verdictLabel,
+  NO_FACE_NOTE, clock, percent, presentCheck, presentVideo, provenanceLine, relativeTime, reviewText, verdictLabel,
 } from "../lib/present.js";
 
 const check = (fields = {}) => ({
@@ -160,5 +160,46 @@ describe("relativeTime", () => {
   it("gives the date from a week on", () => {
     const then = now - 7 * 86400 * 1000;
     assert.equal(relativeTime(then, now), new Date(then).toLocaleDateString());
+  });
+});
+
+describe("clock", () => {
+  it("writes a video time as mm:ss, h:mm:ss past an hour, and tenths when asked", () => {
+    assert.equal(clock(0), "00:00");
+    assert.equal(clock(83.96), "01:23");
+    assert.equal(clock(3725.3), "1:02:05");
+    assert.equal(clock(83.4, { tenths: true }), "01:23.4");
+    assert.equal(clock(84.15, { tenths: true }), "01:24.2");   // as the server's review tasks round it
+    assert.equal(clock(59.96, { tenths: true }), "01:00.0");
+    assert.equal(clock(-3), "00:00");
+  });
+});
+
+describe("presentVideo", () => {
+  const frame = (id, time, fake) => check({ id, fake_probability: fake, video: { time, group: "g" } });
+  const frames = [frame("a", 0.5, 0.1), frame("b", 1.0, 0.7), frame("c", 1.5, 0.2)];
+
+  it("names the frame shown and lists every frame with its check", () => {
+    const shown = presentVideo({ checks: frames, shown: frames[1], wanted: 3, playing: false, stepped: true });
+    assert.equal(shown.line, "Video frame at 00:01, the most suspicious of 3 frames");
+    assert.deepEqual(shown.frames.map((f) => [f.time, f.percentText, f.checkId, f.shown]),
+      [["00:00.5", "10%", "a", false], ["00:01.0", "70%", "b", true], ["00:01.5", "20%", "c", false]]);
+    assert.deepEqual(shown.notes, []);
+  });
+
+  it("says what fell short: a video that could not be stepped, black frames, a frame read from the screen", () => {
+    const one = presentVideo({ checks: [frames[0]], shown: frames[0], wanted: 4, playing: false, stepped: false,
+      blank: 1, via: ["tab"] });
+    assert.equal(one.line, "Video frame at 00:00");
+    assert.deepEqual(one.frames, []);
+    assert.deepEqual(one.notes, [
+      "The page did not let the paused video be stepped: 2 of 4 frames taken.",
+      "1 black frame was not checked (protected video, or no picture yet).",
+      "The video is from another site: its frame was read from the screen, at the size shown.",
+    ]);
+    const stopped = presentVideo({ checks: frames.slice(0, 2), shown: frames[1], wanted: 3, playing: true });
+    assert.deepEqual(stopped.notes, ["The video stopped playing after 2 of 3 frames."]);
+    const short = presentVideo({ checks: frames, shown: frames[1], wanted: 8, playing: false, stepped: true });
+    assert.deepEqual(short.notes, ["Only 3 of 8 frames, half a second apart, fit in the video around this moment."]);
   });
 });

@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  DEFAULT_SERVER_URL, SCAN_IN_FLIGHT_DEFAULT, SCAN_IN_FLIGHT_MAX, clampInFlight, mergeScanSettings,
+  DEFAULT_SERVER_URL, SCAN_IN_FLIGHT_DEFAULT, SCAN_IN_FLIGHT_MAX, VIDEO_FRAMES_DEFAULT, VIDEO_FRAMES_MAX,
+  clampInFlight, clampVideoFrames, mergeScanSettings,
   mergeServerSettings, normalizeOrigin, normalizeServerUrl, policyFromManaged,
 } from "../lib/settings.js";
 
@@ -132,5 +133,19 @@ describe("clampInFlight", () => {
     for (const value of [0, -1, 2.5, "two", undefined, null]) {
       assert.equal(clampInFlight(value), SCAN_IN_FLIGHT_DEFAULT, String(value));
     }
+  });
+});
+
+describe("clampVideoFrames", () => {
+  it("keeps 1..8 frames and falls back to the default for anything else", () => {
+    assert.equal(clampVideoFrames(3), 3);
+    assert.equal(clampVideoFrames(VIDEO_FRAMES_MAX + 4), VIDEO_FRAMES_MAX);
+    for (const wrong of [0, -2, 2.5, "x", undefined, null]) {
+      assert.equal(clampVideoFrames(wrong), VIDEO_FRAMES_DEFAULT, String(wrong));
+    }
+  });
+
+  it("is a setting a policy may set", () => {
+    assert.deepEqual(policyFromManaged({ videoFrames: 4 }), { values: { videoFrames: 4 }, locked: ["videoFrames"] });
   });
 });

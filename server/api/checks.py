@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import time
 import uuid
 
@@ -37,6 +39,39 @@ def _optional_url(name: str, value: str | None) -> str | None:
     return value
 
 
+VIDEO_GROUP_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_VIDEO_TIME_S = 10_000_000.0   # 115 days: anything longer is not a video's clock
+
+
+def _video_frame(context) -> tuple[float | None, str | None]:
+    """`video_time` (seconds into the video) and `video_group` (the client's id for the frames of one video
+    check) of a video frame; both absent for an image."""
+    time_text, group = context.get("video_time") or None, context.get("video_group") or None
+    if time_text is None and group is None:
+        return None, None
+    try:
+        seconds = float(time_text) if time_text is not None else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or not 0 <= seconds <= MAX_VIDEO_TIME_S:
+        raise Problem(422, "invalid-field", "Invalid field",
+                      f"'video_time' is {str(time_text)[:40]!r}: a video frame needs its time in the video in "
+                      f"seconds, a number from 0 to {MAX_VIDEO_TIME_S:g} (e.g. video_time=83.4).")
+    if group is not None and (not isinstance(group, str) or not VIDEO_GROUP_PATTERN.fullmatch(group)):
+        raise Problem(422, "invalid-field", "Invalid field",
+                      f"'video_group' is {str(group)[:40]!r}: send 1 to 64 letters, digits, '-' or '_' "
+                      "(e.g. a UUID), the same for every frame of one video check, or leave it out.")
+    return round(seconds, 3), group
+
+
+def _context_fields(context) -> dict:
+    """Where the image was seen: the Check columns from the request's page_url, source_url and video fields."""
+    video_time, video_group = _video_frame(context)
+    return {"page_url": _optional_url("page_url", context.get("page_url")),
+            "source_url": _optional_url("source_url", context.get("source_url")),
+            "video_time": video_time, "video_group": video_group}
+
+
 def _fetched_image() -> tuple[bytes, dict]:
     """The image behind `{"url": ...}`, fetched under the SSRF rules (server/fetch.py)."""
     body = request.get_json(silent=True)
@@ -59,7 +94,8 @@ def _form_upload():
             raise
         raise Problem(422, "too-many-form-fields", "Too many form fields",
                       f"The form has more than {request.max_form_parts} parts. Send the image in the field "
-                      "'image', with 'page_url' and 'source_url' at most.") from None
+                      "'image', with 'page_url', 'source_url' and a video frame's 'video_time' and "
+                      "'video_group' at most.") from None
 
 
 def _image_bytes() -> tuple[bytes, dict]:
@@ -98,6 +134,8 @@ def check_json(check: Check, cached: bool = False) -> dict:
         "page_url": check.page_url,
         "source_url": check.source_url,
         "provenance": check.provenance or provenance.Provenance().to_json(),
+        "video": ({"time": check.video_time, "group": check.video_group}
+                  if check.video_time is not None else None),
     }
     if check.scope == "no_face":
         body["note"] = NO_FACE_NOTE
@@ -113,8 +151,7 @@ def _new_check(image: DecodedImage, assessment: Assessment, declared: dict, elap
         fake_probability=assessment.fake_probability,
         faces=assessment.faces_json(),
         scope=assessment.scope, model_version=assessment.model_version, elapsed_ms=round(elapsed_ms, 2),
-        page_url=_optional_url("page_url", context.get("page_url")),
-        source_url=_optional_url("source_url", context.get("source_url")),
+        **_context_fields(context),
     )
 
 
@@ -126,8 +163,7 @@ def _cached_check(sha256: str, model_version: str, hit: CachedResult, elapsed_ms
         format=result["format"], verdict=result["verdict"], reason=result.get("reason", "model"),
         provenance=result.get("provenance"), fake_probability=result["fake_probability"],
         faces=result["faces"], scope=result["scope"], model_version=model_version, elapsed_ms=round(elapsed_ms, 2),
-        page_url=_optional_url("page_url", context.get("page_url")),
-        source_url=_optional_url("source_url", context.get("source_url")),
+        **_context_fields(context),
     )
 
 

@@ -101,6 +101,10 @@ CHECK = {
         "created_at": {"type": "string", "format": "date-time"},
         "page_url": {"type": ["string", "null"]},
         "source_url": {"type": ["string", "null"]},
+        "video": {"type": ["object", "null"], "description": "a video frame's place: null for an image",
+                  "properties": {"time": {"type": "number", "minimum": 0, "description": "seconds into the video"},
+                                 "group": {"type": ["string", "null"],
+                                           "description": "the client's id shared by the frames of one video check"}}},
         "note": {"type": "string", "description": "present when scope is no_face"},
         "reason": {"enum": ["model", "declared"],
                    "description": "what decided the verdict: the model, or metadata that declares generative AI "
@@ -153,7 +157,12 @@ SPEC = {
                 "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
                     "image": {"type": "string", "format": "binary"},
                     "page_url": {"type": "string", "maxLength": 2048},
-                    "source_url": {"type": "string", "maxLength": 2048}}}},
+                    "source_url": {"type": "string", "maxLength": 2048, "description":
+                                   "where the image came from (for a video frame, the video's URL)"},
+                    "video_time": {"type": "number", "minimum": 0, "description":
+                                   "a video frame: its time in the video, in seconds"},
+                    "video_group": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description":
+                                    "a video frame: one id for all frames of one video check"}}}},
                 "image/*": {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {"schema": {"type": "object", "required": ["url"], "properties": {
                     "url": {"type": "string", "maxLength": 2048, "description":

@@ -80,18 +80,21 @@ class Extension:
         page.goto(f"{EXTENSION_ORIGIN}/{name}/{name}.html")
         return page
 
-    def dispatch_check(self, page: Page, selector: str, frame_url: str | None = None) -> float:
-        """Click "Check image for deepfake" on an image, by dispatching the menu event to the worker.
+    def dispatch_check(self, page: Page, selector: str, frame_url: str | None = None, menu_item: str = "check-image") -> float:
+        """Click "Check image for deepfake" on an image (or `menu_item` "check-video-frame" on a video), by
+        dispatching the menu event to the worker.
 
         Args:
             page: the tab.
-            selector: the image, in the page or in the frame at `frame_url`.
-            frame_url: the address of the (i)frame that holds the image, if not the page itself.
+            selector: the image or video, in the page or in the frame at `frame_url`.
+            frame_url: the address of the (i)frame that holds it, if not the page itself.
+            menu_item: the menu item's id.
 
         Returns the time of the click (time.perf_counter()).
         """
         frame = page.main_frame if frame_url is None else next(f for f in page.frames if f.url == frame_url)
-        src_url = frame.locator(selector).evaluate("image => image.currentSrc || image.src")
+        src_url = frame.locator(selector).evaluate("media => media.currentSrc || media.src")
+        media_type = frame.locator(selector).evaluate("media => media.tagName === 'VIDEO' ? 'video' : 'image'")
         tab = self.worker.evaluate(
             """async url => (await chrome.tabs.query({})).find(tab => tab.url === url)""", page.url)
         assert tab, f"no tab shows {page.url}"
@@ -100,7 +103,7 @@ class Extension:
             frame_id = self.worker.evaluate("""async ([tabId, url]) => (await chrome.scripting.executeScript({
                 target: { tabId, allFrames: true }, func: () => location.href })).find(r => r.result === url).frameId""",
                 [tab["id"], frame_url])
-        info = {"menuItemId": "check-image", "mediaType": "image", "editable": False, "frameId": frame_id,
+        info = {"menuItemId": menu_item, "mediaType": media_type, "editable": False, "frameId": frame_id,
                 "srcUrl": src_url, "pageUrl": page.url, "frameUrl": frame_url or page.url}
         clicked = time.perf_counter()
         self.worker.evaluate("([info, tab]) => chrome.contextMenus.onClicked.dispatch(info, tab)", [info, tab])

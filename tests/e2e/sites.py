@@ -4,6 +4,7 @@ Two sites on different ports are different origins, which is what hotlinking and
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,12 +81,26 @@ class Site:
                 status = 404 if route is None else (route.guard(headers) if route.guard else None) or 200
                 site.requests.append(SeenRequest(self.path, headers, status))
                 body, content_type = (route.body, route.content_type) if status == 200 else (b"refused", "text/plain")
+                status, body, ranged = self._ranged(status, body)
                 self.send_response(status)
+                if ranged:
+                    self.send_header("Content-Range", ranged)
+                if status in (200, 206) and content_type.startswith(("video/", "audio/")):
+                    self.send_header("Accept-Ranges", "bytes")   # what lets a <video> seek
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _ranged(self, status: int, body: bytes) -> tuple[int, bytes, str | None]:
+                """A `Range: bytes=a-b` request on a 200 answer: 206 with that part (media players ask so)."""
+                match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                if status != 200 or not match or int(match[1]) >= len(body):
+                    return status, body, None
+                first = int(match[1])
+                last = min(int(match[2]) if match[2] else len(body) - 1, len(body) - 1)
+                return 206, body[first:last + 1], f"bytes {first}-{last}/{len(body)}"
 
             def log_message(self, *args) -> None:
                 pass

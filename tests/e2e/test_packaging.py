@@ -28,7 +28,7 @@ def test_manifest_key_fixes_the_documented_extension_id():
 
 
 def test_permissions_are_the_ones_the_readme_justifies():
-    assert sorted(MANIFEST["permissions"]) == ["contextMenus", "scripting", "storage"]
+    assert sorted(MANIFEST["permissions"]) == ["activeTab", "contextMenus", "scripting", "storage"]
     assert MANIFEST["host_permissions"] == ["http://*/*", "https://*/*"]
     for permission in MANIFEST["permissions"] + MANIFEST["host_permissions"]:
         assert f"`{permission}`" in README, f"extension/README.md does not explain {permission}"

@@ -2,6 +2,8 @@
 restart (kill -9, then a clean start) or a lost task that loses no review work."""
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from feedback.dataset import reviewed_images
@@ -39,6 +41,30 @@ def test_a_dispute_task_informs_without_steering(deployment):
     [view] = [v for v in views if v["data"].get("title") == REVIEW_VIEW]
     assert view["data"]["columnsDisplayType"]["tasks:data.fake_probability"] == "Number"
     assert set(HIDDEN_COLUMNS) <= set(view["data"]["hiddenColumns"]["explore"])
+
+
+def test_a_video_frame_task_names_the_moment_links_the_video_there_and_lists_the_other_frames(deployment):
+    video_url, page = "https://cdn.example.com/clip.webm", "https://video.example.com/watch"
+    frames = []
+    for seconds, picture in ((61.5, jpeg(astronaut())), (62.0, jpeg(astronaut(), quality=60))):
+        form = {"image": (io.BytesIO(picture), "frame.png"), "page_url": page, "source_url": video_url,
+                "video_time": str(seconds), "video_group": "clip-group-1"}
+        response = deployment.client.post("/api/v1/checks", headers=deployment.auth, data=form,
+                                          content_type="multipart/form-data")
+        assert response.status_code == 200, response.get_json()
+        frames.append(response.get_json())
+    dispute(deployment, frames[1], "fake")
+    assert run_cli(deployment.env, "labelstudio", "setup").returncode == 0
+    assert run_cli(deployment.env, "sync").returncode == 0
+
+    data = task_of(deployment, frames[1]).data
+    assert data["why"] == "Disputed: the user says the video frame at 01:02 of video.example.com/watch is FAKE"
+    scores = [f"{frame['fake_probability']:.2f}" for frame in frames]
+    assert data["video"] == (f"Video frame at 01:02; frames checked (time, fake score): 01:01.5 {scores[0]} · "
+                             f"01:02.0 {scores[1]} (this one)")
+    assert f'<a href="{video_url}#t=62" target="_blank" rel="noopener noreferrer">open the video at 01:02</a>' \
+        in data["page_link"]
+    assert data["source_url"] == video_url and data["page_url"] == page
 
 
 def test_cant_tell_goes_to_another_reviewer_whose_label_ends_it(deployment):

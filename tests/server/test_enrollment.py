@@ -95,7 +95,8 @@ def test_two_redemptions_at_once_make_one_key(instance):
 
 def test_the_policy_is_made_from_the_managed_schema():
     schema = managed_schema()
-    assert set(schema["properties"]) == {"serverUrl", "apiKey", "scanAllowList", "scanInFlight", "allowUserChanges"}
+    assert set(schema["properties"]) == {"serverUrl", "apiKey", "scanAllowList", "scanInFlight", "videoFrames",
+                                          "allowUserChanges"}
     linux = json.loads(_cli("extension", "policy", "--server-url", "https://dfg.example.org/",
                             "--update-url", "https://dfg.example.org/updates.xml").stdout)
     assert linux["ExtensionInstallForcelist"] == [f"{EXTENSION_ID};https://dfg.example.org/updates.xml"]
@@ -123,6 +124,16 @@ def test_the_policy_carries_the_page_scan_settings():
     assert subkey.split() == ['"1"="https://a.example"']
     assert '"scanInFlight"=dword:00000002' in windows
     result = CliRunner().invoke(main, ["extension", "policy", "--server-url", "https://x.example", "--scan-in-flight", "9"])
+    assert result.exit_code == 2
+
+
+def test_the_policy_carries_the_frames_per_video_check():
+    linux = json.loads(_cli("extension", "policy", "--server-url", "https://x.example", "--video-frames", "4").stdout)
+    assert linux["3rdparty"]["extensions"][EXTENSION_ID]["videoFrames"] == 4
+    windows = _cli("extension", "policy", "--format", "windows", "--server-url", "https://x.example",
+                   "--video-frames", "3").stdout
+    assert '"videoFrames"=dword:00000003' in windows
+    result = CliRunner().invoke(main, ["extension", "policy", "--server-url", "https://x.example", "--video-frames", "9"])
     assert result.exit_code == 2
 
 
