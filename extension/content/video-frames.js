@@ -28,9 +28,14 @@
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
   const nextPaint = () => new Promise((resolve) => { requestAnimationFrame(() => requestAnimationFrame(resolve)); });
 
-  /** The frame on the canvas, as a PNG data: URL; null when the video taints the canvas (cross-origin). */
+  /**
+   * The frame on the canvas, as a PNG data: URL; null when the video taints the canvas (cross-origin).
+   * At the video's own size, or at the size it is shown at where that is larger (a small video shown
+   * large: the face finder then sees faces as big as the user does), at most 1920 px on the longer side.
+   */
   async function drawnFrame(video) {
-    const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+    const shown = pictureOnScreen(video).width * (devicePixelRatio || 1) / video.videoWidth;
+    const scale = Math.min(Math.max(1, shown), MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
     const canvas = document.createElement("canvas");
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
