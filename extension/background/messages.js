@@ -87,7 +87,7 @@ export function handleMessage(message, sender, sendResponse) {
   }
   if (message?.type === "capture-tab" && sender.tab && message.region && message.viewport) {
     // A cross-origin video's frame, read from the screen (content/video-frames.js).
-    captureRegion(sender.tab.windowId, message.region, message.viewport).then(sendResponse);
+    captureRegion(sender.tab, message.region, message.viewport).then(sendResponse);
     return true;
   }
   if (message?.type === "retry" && typeof message.srcUrl === "string" && sender.tab) {

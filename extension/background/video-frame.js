@@ -12,23 +12,34 @@ let lastCapture = 0;
 
 /**
  * The tab as shown, cut to `region` (viewport CSS pixels, scaled by the capture's own pixels per CSS pixel).
- * @param {number} windowId the window of the tab that asked (it is the visible tab: the user just right-clicked it)
+ * Refused unless the tab that asked is the one in front of its window: a capture of another tab (the user
+ * switched meanwhile) must never be sent.
+ * @param {{id: number, windowId: number}} tab the tab that asked
  * @param {{left: number, top: number, width: number, height: number}} region
  * @param {{width: number, height: number}} viewport the page's innerWidth and innerHeight
  * @returns {Promise<{dataUrl: string}|{reason: string}>}
  */
-export async function captureRegion(windowId, region, viewport) {
+export async function captureRegion(tab, region, viewport) {
+  const numbers = [region.left, region.top, region.width, region.height, viewport.width, viewport.height];
+  if (!numbers.every(Number.isFinite) || region.width <= 0 || region.height <= 0 || viewport.width <= 0) {
+    return { reason: "the video has no size on screen" };
+  }
   const wait = lastCapture + CAPTURE_INTERVAL_MS - Date.now();
   if (wait > 0) await new Promise((resolve) => { setTimeout(resolve, wait); });
   lastCapture = Date.now();
+  const [front] = await chrome.tabs.query({ active: true, windowId: tab.windowId });
+  if (front?.id !== tab.id) {
+    return { reason: "its tab is no longer the one in front; bring it back and try again" };
+  }
   let shot;
   try {
-    shot = await chrome.tabs.captureVisibleTab(windowId, { format: "png" });
+    shot = await chrome.tabs.captureVisibleTab(tab.windowId, { format: "png" });
   } catch (error) {
     return { reason: `the browser refused to capture the tab: ${error?.message ?? error}` };
   }
-  const bitmap = await createImageBitmap(decodeDataUrl(shot));
+  let bitmap;
   try {
+    bitmap = await createImageBitmap(decodeDataUrl(shot));
     const scale = bitmap.width / viewport.width;
     const width = Math.max(1, Math.round(region.width * scale));
     const height = Math.max(1, Math.round(region.height * scale));
@@ -36,8 +47,10 @@ export async function captureRegion(windowId, region, viewport) {
     canvas.getContext("2d").drawImage(bitmap, Math.round(region.left * scale), Math.round(region.top * scale),
       width, height, 0, 0, width, height);
     return { dataUrl: await blobToDataUrl(await canvas.convertToBlob({ type: "image/png" })) };
+  } catch (error) {
+    return { reason: `the capture could not be cut to the video: ${error?.message ?? error}` };
   } finally {
-    bitmap.close();
+    bitmap?.close();
   }
 }
 
