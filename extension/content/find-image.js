@@ -28,15 +28,21 @@
     return Math.max(0, width) * Math.max(0, height);
   }
 
+  /** The element the user clicked among `candidates`: the only one, else the one under the pointer, else the
+   * largest in view (images here, videos in video-frames.js). */
+  function likeliestClicked(candidates) {
+    if (candidates.length <= 1) return candidates[0] ?? null;
+    const hovered = candidates.find((element) => element.matches(":hover"));
+    return hovered ?? candidates.reduce((best, element) => (visibleArea(element) > visibleArea(best) ? element : best));
+  }
+
   /** @returns {HTMLImageElement|null} */
   function findImage(srcUrl) {
     let candidates = [...document.images].filter((image) => shows(image, srcUrl));
     if (candidates.length === 0) {
       candidates = imagesInShadowRoots(document.documentElement).filter((image) => shows(image, srcUrl));
     }
-    if (candidates.length <= 1) return candidates[0] ?? null;
-    const hovered = candidates.find((image) => image.matches(":hover"));
-    return hovered ?? candidates.reduce((best, image) => (visibleArea(image) > visibleArea(best) ? image : best));
+    return likeliestClicked(candidates);
   }
 
   function blobToDataUrl(blob) {
@@ -88,6 +94,6 @@
 
   ns.findImage = findImage;
   ns.readImage = readImage;
-  ns.visibleArea = visibleArea;   // shared with video-frames.js, injected after this file
+  ns.likeliestClicked = likeliestClicked;   // shared with video-frames.js, injected after this file
   ns.blobToDataUrl = blobToDataUrl;
 })();

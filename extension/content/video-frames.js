@@ -19,10 +19,7 @@
   function findVideo(srcUrl) {
     const videos = [...document.querySelectorAll("video")];
     const showing = srcUrl ? videos.filter((video) => shows(video, srcUrl)) : [];
-    const candidates = showing.length ? showing : videos;
-    if (candidates.length <= 1) return candidates[0] ?? null;
-    const hovered = candidates.find((video) => video.matches(":hover"));
-    return hovered ?? candidates.reduce((best, video) => (ns.visibleArea(video) > ns.visibleArea(best) ? video : best));
+    return ns.likeliestClicked(showing.length ? showing : videos);
   }
 
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
@@ -119,7 +116,7 @@
   /**
    * @param {HTMLVideoElement|null} video
    * @param {number} count frames wanted (1..8)
-   * @returns {Promise<object>} {frames: [{time, dataUrl, via}], playing, stepped, removed} or
+   * @returns {Promise<object>} {frames: [{time, dataUrl, via}], playing, stepped} or
    *   {error, reason?} (video-gone | video-not-ready | video-unreadable | video-out-of-view)
    */
   async function captureVideoFrames(video, count) {
@@ -154,10 +151,9 @@
       frames.sort((a, b) => a.time - b.time);
     }
     if (frames.length === 0) return failure ?? { error: video.isConnected ? "video-not-ready" : "video-gone" };
-    return { frames, playing, stepped: stepped && frames.length > 1, removed: !video.isConnected, wanted: count };
+    return { frames, playing, stepped: stepped && frames.length > 1 };
   }
 
   ns.findVideo = findVideo;
   ns.captureVideoFrames = captureVideoFrames;
-  ns.timesAround = timesAround;
 })();

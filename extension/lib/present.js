@@ -147,6 +147,5 @@ export function presentVideo({ checks, shown, wanted, playing, stepped, blank = 
     frames: checks.length > 1 ? checks.map((check) => ({ time: clock(check.video?.time, { tenths: true }), checkId: check.id,
       verdict: check.verdict, percentText: percent(check.fake_probability), shown: check.id === shown.id })) : [],
     notes,
-    stepped: Boolean(stepped),
   };
 }

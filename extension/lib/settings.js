@@ -162,6 +162,11 @@ export async function readScanSettings(options = {}) {
   return mergeScanSettings(policy, await chrome.storage.local.get(["scanAllowList", "scanInFlight"]));
 }
 
+/** Pure: a locked policy value, else what the user saved, else the policy's value as a default. */
+function pickSetting(policy, local, key) {
+  return policy.locked.includes(key) ? policy.values[key] : local[key] ?? policy.values[key];
+}
+
 /**
  * Pure: the page-scan settings in force, from the policy and what the user saved.
  * @param {{values: object, locked: string[]}} policy from policyFromManaged
@@ -169,7 +174,7 @@ export async function readScanSettings(options = {}) {
  * @returns {{allowList: string[], inFlight: number, locked: string[]}}
  */
 export function mergeScanSettings(policy, local) {
-  const pick = (key) => (policy.locked.includes(key) ? policy.values[key] : local[key] ?? policy.values[key]);
+  const pick = (key) => pickSetting(policy, local, key);
   const allowList = (pick("scanAllowList") ?? []).flatMap((text) => {
     try {
       return [normalizeOrigin(text)];
@@ -209,9 +214,8 @@ export function clampVideoFrames(value) {
  */
 export async function readVideoSettings(options = {}) {
   const policy = await readPolicy(options);
-  const { videoFrames } = await chrome.storage.local.get("videoFrames");
-  const locked = policy.locked.includes("videoFrames");
-  return { frames: clampVideoFrames(locked ? policy.values.videoFrames : videoFrames ?? policy.values.videoFrames), locked };
+  const local = await chrome.storage.local.get("videoFrames");
+  return { frames: clampVideoFrames(pickSetting(policy, local, "videoFrames")), locked: policy.locked.includes("videoFrames") };
 }
 
 /** @param {number} frames saved clamped to 1..VIDEO_FRAMES_MAX */
