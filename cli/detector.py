@@ -123,7 +123,7 @@ def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_cou
 
     from core.registry import resolve_model
     from core.served_model import ServedModel
-    from core.settings import Settings
+    from core.shared_models import open_registry
     from models.evaluation.evaluate import score_split
     from models.evaluation.metrics import classification_report
     from models.training.bundle import finish_folder
@@ -131,7 +131,7 @@ def recalibrate(model_spec, data_dirs, self_blend_dirs, synthetic, synthetic_cou
 
     if not data_dirs and not synthetic:
         raise click.UsageError("give --data DIR (repeatable), --synthetic, or both")
-    folder = resolve_model(model_spec, Settings().instance_path())
+    folder = resolve_model(model_spec, registry=open_registry())
     model = ServedModel.load(folder)
     old = model.info.metadata
     face_crop = bool((old.get("data_rule") or {}).get("face_crop"))

@@ -39,13 +39,13 @@ def add_landmark_head(model_spec, data_dir, self_blend, synthetic, out, version,
     from core.landmark_head import LandmarkFinder
     from core.registry import resolve_model
     from core.served_model import DataRule, Scorer, ServedModel
-    from core.settings import Settings
+    from core.shared_models import open_registry
     from models.data.trainset import assemble
     from models.training.architectures import load_keras
     from models.training.bundle import copy_history, write_model_folder
     from models.training.landmark_head import fit_head, head_set, joined
 
-    folder = resolve_model(model_spec, Settings().instance_path())
+    folder = resolve_model(model_spec, registry=open_registry())
     classifier = ServedModel(folder)
     info, metadata = classifier.info, classifier.info.metadata
     face_crop = bool((metadata.get("data_rule") or {}).get("face_crop"))

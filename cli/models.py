@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from core.registry import Registry, RegistryError
+from core.shared_models import open_registry
 
 
 def instance_registry() -> Registry:
-    return Registry.for_settings()
+    return open_registry()
 
 
 def _auc(metadata: dict) -> str:

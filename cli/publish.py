@@ -58,13 +58,13 @@ def print_robustness(rows: list[dict] | None) -> None:
 def publish(build, out: Path | None, version: str, promote: bool, command: str) -> dict:
     """Write a model with `build(folder)` to --out, or as a registry version (the champion with
     --promote), then print its threshold, band and figures. Returns its metadata."""
-    from core.registry import Registry
+    from core.shared_models import open_registry
 
     try:
         if out:
             metadata = build(Path(out))
         else:
-            registry = Registry.for_settings()
+            registry = open_registry()
             with registry.staging(version) as staging:
                 metadata = build(staging)
     except ValueError as error:   # e.g. a validation split with one class: no threshold can be chosen

@@ -39,12 +39,12 @@ def _init_model(init: str | None) -> tuple[Path | None, str | None]:
     if not init:
         return None, None
     from core.registry import resolve_model
-    from core.settings import Settings
+    from core.shared_models import open_registry
 
     path = Path(init)
     if path.is_file():
         return path, None
-    folder = resolve_model(init, Settings().instance_path())
+    folder = resolve_model(init, registry=open_registry())
     return folder / "model.keras", json.loads((folder / "metadata.json").read_text()).get("version")
 
 
@@ -200,13 +200,15 @@ def evaluate(model_specs, data_dir, self_blend, synthetic, face_crop, out, as_js
     from core.registry import resolve_model
     from core.served_model import ServedModel
     from core.settings import Settings
+    from core.shared_models import open_registry
     from models.data.pipeline import find_splits
     from models.data.trainset import assemble
     from models.evaluation.evaluate import evaluate_split, write_evaluation
 
     if self_blend and not data_dir:
         raise click.UsageError("--self-blend makes its test fakes from --data's real photos; give --data DIR")
-    folders = [resolve_model(spec, Settings().instance_path()) for spec in (model_specs or [None])]
+    registry = open_registry()
+    folders = [resolve_model(spec, registry=registry) for spec in (model_specs or [None])]
     classifiers = [ServedModel(folder) for folder in folders]
     first = classifiers[0].info.metadata
     if face_crop is None:

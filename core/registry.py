@@ -76,15 +76,10 @@ def _now() -> str:
 class Registry:
     """Versions and the champion pointer in one folder (`<instance>/models`)."""
 
+    shared = False      # True for the registry every host shares (core/shared_models.py)
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-
-    @classmethod
-    def for_settings(cls, settings=None) -> Registry:
-        """The registry in the instance folder of `settings` (DFG_* variables by default)."""
-        from core.settings import Settings
-
-        return cls.for_instance((settings or Settings()).instance_path())
 
     @classmethod
     def for_instance(cls, instance_dir: str | Path) -> Registry:
@@ -255,12 +250,13 @@ class Registry:
             return new
 
 
-def resolve_model(spec: str | Path | None, instance_dir: Path | None = None) -> Path:
+def resolve_model(spec: str | Path | None, instance_dir: Path | None = None, registry: Registry | None = None) -> Path:
     """The model folder for `spec`: a folder path, a registry version, or (None) what the server serves.
 
-    What the server serves: the registry's champion, else the shipped default.
+    What the server serves: the registry's champion, else the shipped default. The registry is `registry`, else
+    the one in `instance_dir`.
     """
-    registry = Registry.for_instance(instance_dir) if instance_dir else None
+    registry = registry or (Registry.for_instance(instance_dir) if instance_dir else None)
     if spec is None:
         champion = registry.champion() if registry else None
         return registry.folder(champion) if champion else DEFAULT_MODEL_DIR

@@ -1,6 +1,7 @@
 """Typed settings read from `DFG_*` environment variables (each one is documented in docs/configuration.md)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     # State
     instance_dir: Path | None = None
     database_url: str | None = None
+    # Files besides the database (core/blobs.py): unset = the instance folder; s3://bucket[/prefix] = object storage
+    blob_url: str | None = None
+    s3_endpoint_url: str | None = None            # a self-hosted S3-compatible store; credentials: AWS_* variables
+    blob_timeout_seconds: PositiveFloat = 5.0      # connect and answer timeout of each object-store call
+    model_poll_seconds: PositiveFloat = 5.0        # with DFG_BLOB_URL: how often a server asks the store for the champion
 
     # Access
     api_keys: CommaList = Field(default_factory=list)
@@ -112,7 +118,7 @@ class Settings(BaseSettings):
         return _split_commas(value)
 
     @field_validator("label_studio_url", "label_studio_api_key", "label_studio_webhook_secret", "public_url",
-                     "metrics_token", mode="before")
+                     "metrics_token", "blob_url", "s3_endpoint_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `DFG_X=` in a shell or .env means "not configured", not an empty URL or secret.
@@ -124,6 +130,14 @@ class Settings(BaseSettings):
     @field_validator("label_studio_url", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.+/-]*)?$", value):
+            raise ValueError("not s3://bucket[/prefix] (a bucket name is 3-63 lower-case letters, digits, dots and "
+                             "dashes); leave it unset to keep files in the instance folder")
         return value.rstrip("/") if value else value
 
     @field_validator("retrain_schedule")

@@ -19,9 +19,10 @@ from pathlib import Path
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.registry import DEFAULT_MODEL_DIR, Registry, RegistryError
+from core.registry import DEFAULT_MODEL_DIR, RegistryError
 from core.served_model import ModelError, ModelInfo
 from core.settings import Settings
+from core.shared_models import open_registry
 from core.store import Check, Dispute, ReviewItem, Store
 from core.store.tables import utcnow
 from feedback.tasks import ModelRule, Prediction, ReviewProgress, ReviewRequest, VideoFrame, task_fields
@@ -58,7 +59,7 @@ class FieldContext:
 def model_folders(settings: Settings) -> Callable[[str], Path | None]:
     """Version → the folder of that model on this machine: the registry's, else a pinned or the shipped
     model's (None when none of them is that version)."""
-    registry = Registry.for_settings(settings)
+    registry = open_registry(settings)
     pinned = [Path(settings.model_dir)] if settings.model_dir else []
 
     @cache

@@ -33,6 +33,7 @@ from core.resolution import ReviewRule
 from core.reviewers import ReviewerBar
 from core.served_model import ServedModel
 from core.settings import Settings
+from core.shared_models import open_registry
 from core.store import ReviewItem, Store
 from feedback.dataset import (
     WORK_DIR,
@@ -264,7 +265,7 @@ def retrain(settings: Settings, dry_run: bool = False, progress: Callable[[str],
     started, clock = _now(), time.monotonic()
     run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     store, images = open_state(settings)
-    registry = Registry.for_instance(settings.instance_path())
+    registry = open_registry(settings)
     lease = Lease(store, LEASE_NAME, settings.retrain_lease_seconds)
     if not lease.acquire():
         holder = lease.holder()
@@ -297,7 +298,7 @@ def _run(settings: Settings, store: Store, images, registry: Registry, lease: Le
     from core.registry import resolve_model
     from core.served_model import ServedModel
 
-    champion_folder = resolve_model(None, settings.instance_path())
+    champion_folder = resolve_model(None, registry=registry)
     champion = ServedModel(champion_folder, threads=settings.runtime_threads)
     reviewed, reviewers = reviewer_check(store, settings)
     progress(f"champion {champion.version}; {len(reviewed)} reviewed labels, {new_labels(store)} new since the last run")

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
+from core.blobs import open_blobs
 from core.images import ImageStore
 from core.outcomes import apply_tasks
 from core.resolution import ReviewRule
@@ -85,8 +86,7 @@ class SyncReport:
 def open_state(settings: Settings) -> tuple[Store, ImageStore]:
     """The store and image store the server uses, opened outside a Flask app (CLI, worker)."""
     store = Store.for_settings(settings)
-    images = ImageStore(settings.instance_path() / "images", settings.image_retention_hours,
-                        settings.image_cache_max_mb * 1024 * 1024)
+    images = ImageStore(open_blobs(settings), settings.image_retention_hours, settings.image_cache_max_mb * 1024 * 1024)
     return store, images
 
 
@@ -237,7 +237,7 @@ class Syncer:
         if task is None:
             data = self.images.read(sha256)
             if data is None:
-                raise PermanentError(f"the image {sha256} is missing from the instance folder's images/kept")
+                raise PermanentError(f"the image {sha256} is missing from images/kept in {self.images.blobs.describe()}")
             filename, content_type = upload_name(ext_id, image_format)
             image_url = self.client.upload_image(image_store_id, data, filename, content_type)
             # made once, with the task (every update keeps it: updates merge into the task data)

@@ -51,5 +51,15 @@ export DFG_TEST_POSTGRES_URL
 DFG_TEST_POSTGRES_URL=$(scripts/postgres.sh url)
 # --- end of the PostgreSQL block ----------------------------------------------------------------
 
+# --- Several hosts (core/blobs.py, core/shared_models.py, tests/scale, tests/integration/test_two_hosts.py) ---
+step "Object store and Redis: OpenStack Swift with s3api and redis-server on 127.0.0.1 (scripts/swift.sh, scripts/redis.sh)"
+scripts/swift.sh start
+scripts/redis.sh start
+trap 'scripts/redis.sh stop || true; scripts/swift.sh stop || true; scripts/postgres.sh stop || true' EXIT
+export DFG_TEST_S3_ENDPOINT DFG_TEST_REDIS_URL
+DFG_TEST_S3_ENDPOINT=$(scripts/swift.sh url)
+DFG_TEST_REDIS_URL=$(scripts/redis.sh url)
+# --- end of the several-hosts block -------------------------------------------------------------
+
 step "Tests"
 .venv/bin/python -m pytest "$@"

@@ -6,7 +6,6 @@ needs none of Flask, SQLAlchemy or the model runtimes (81 MB resident with them,
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from core.images import ImageStore
     from core.settings import Settings
-    from server import database, errors, limits, observability
+    from server import blobs, database, errors, limits, observability
     from server.fetch import Fetcher
     from server.keys import StoredKeys
 
@@ -41,7 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     database.init_app(app, settings.database_url)
     app.extensions["keys"] = StoredKeys(app.extensions["store"])
-    app.extensions["images"] = ImageStore(Path(app.instance_path) / "images", settings.image_retention_hours,
+    app.extensions["blobs"] = blobs.init_app(app, settings)
+    app.extensions["images"] = ImageStore(app.extensions["blobs"], settings.image_retention_hours,
                                           settings.image_cache_max_mb * 1024 * 1024)
     app.extensions["fetcher"] = Fetcher(settings.max_upload_bytes, settings.fetch_allow_hosts)
     # Imported here, not at the top: gunicorn_conf.py imports this package and must set

@@ -13,14 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.check import Checker
 from core.registry import Registry, RegistryError
 from core.served_model import ModelError, ServedModel
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 30.0    # a champion that could not be fetched from the shared registry is tried again this often
 
 
 class ChampionHolder:
@@ -43,12 +47,15 @@ class ChampionHolder:
         self._loading = threading.Lock()
         self._signature = self._registry.pointer_signature() if self._registry else None
         self.refused: dict[str, str] = {}   # version → why, for champions refused at start-up
+        self.behind: dict | None = None     # {"version", "error"}: a new champion this process could not load
+        self._retry_at = float("-inf")
         self._checker = self._initial()
 
     # --- serving ------------------------------------------------------------------------------------
     def current(self) -> Checker:
         """The checker to use for one request (take it once and keep it for the whole request)."""
-        if self._registry is not None and self._registry.pointer_signature() != self._signature:
+        if (self._registry is not None and self._registry.pointer_signature() != self._signature
+                and time.monotonic() >= self._retry_at):
             self._refresh()
         return self._checker
 
@@ -102,7 +109,7 @@ class ChampionHolder:
             signature = self._registry.pointer_signature()
             if signature == self._signature:
                 return
-            old = self._checker.model.version
+            old, version = self._checker.model.version, None
             try:
                 version = self._registry.champion()
                 if version is None:
@@ -113,12 +120,17 @@ class ChampionHolder:
                 else:
                     folder = self._registry.folder(version)
                 checker = self._load(folder, version)
-            except (ModelError, RegistryError, OSError, ValueError) as error:
+            except (ModelError, RegistryError, OSError, ValueError, SQLAlchemyError) as error:
                 log.error("refusing new champion: %s; still serving %s (process %d)", error, old, os.getpid())
-                self._signature = signature  # do not retry until the pointer changes again
+                self.behind = {"version": version, "error": str(error)}
+                if self._registry.shared:
+                    self._retry_at = time.monotonic() + RETRY_SECONDS   # shared: the store may come back
+                else:
+                    self._signature = signature  # do not retry until the pointer changes again
                 return
             self._checker = checker  # one reference swap: requests in flight keep the old one
             self._signature = signature
+            self.behind = None
             log.info("serving model %s (was %s) in process %d", checker.model.version, old, os.getpid())
         finally:
             self._loading.release()

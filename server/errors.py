@@ -8,9 +8,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from core.blobs import BlobError
 from core.problems import Problem, body_too_large, problem_document
 
 STORE_RETRY_AFTER_SECONDS = "2"
+BLOB_RETRY_AFTER_SECONDS = "30"
 log = logging.getLogger(__name__)
 
 # Clearer details than Werkzeug's defaults for the statuses a client meets most.
@@ -60,6 +62,14 @@ def _store_unavailable(error: Exception) -> Response:
                             "Send the same request again shortly.", {"Retry-After": STORE_RETRY_AFTER_SECONDS})
 
 
+def _blob_store_unavailable(error: BlobError) -> Response:
+    log.error("file store unavailable on %s %s: %s", request.method, request.path, error)
+    g.retry_after = BLOB_RETRY_AFTER_SECONDS
+    return problem_response(503, "blob-store-unavailable", "File store unavailable",
+                            "The server cannot reach its file store (DFG_BLOB_URL), so nothing was recorded. "
+                            "Send the same request again in a minute.", {"Retry-After": BLOB_RETRY_AFTER_SECONDS})
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem_response(500, "internal-error", "Internal server error",
@@ -72,4 +82,5 @@ def init_app(app: Flask) -> None:
     # Locked (SQLite busy past its timeout), connection refused or dropped (PostgreSQL down): 503.
     for error in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(error, _store_unavailable)
+    app.register_error_handler(BlobError, _blob_store_unavailable)   # object storage down or refusing
     app.register_error_handler(Exception, _unexpected)

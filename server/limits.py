@@ -41,12 +41,19 @@ def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Lim
             response.headers.pop("Retry-After", None)
         return response
 
+    shared = not settings.rate_limit_storage_url.startswith("memory://")
     limiter = Limiter(
         key_func=get_remote_address, app=app, storage_uri=settings.rate_limit_storage_url,
         default_limits=[settings.rate_limit_per_address] if settings.rate_limit_per_address else [],
         default_limits_exempt_when=lambda: request.endpoint in EXEMPT_ENDPOINTS,
         headers_enabled=True, strategy="moving-window", key_prefix="dfg",
+        # Redis down: fail open to counts in each process's memory (still a limit, per worker) rather than
+        # refuse every check; flask-limiter tries Redis again after 1, 2, 4 … 32 s. A Redis that does not
+        # answer costs a request at most a second. docs/operations.md says why.
+        in_memory_fallback_enabled=shared, swallow_errors=shared,
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if shared else {},
     )
+    app.extensions["dfg_limiter"] = limiter
     for blueprint in blueprints:
         # Each limit beside the default per-address one, which a blueprint's own limit would replace.
         if settings.rate_limit_per_key:
@@ -57,3 +64,11 @@ def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Lim
                           override_defaults=False, exempt_when=_has_valid_key,
                           deduct_when=lambda response: response.status_code == 401)(blueprint)
     return limiter
+
+
+def shared_counts_problem(app: Flask) -> str | None:
+    """For /readyz: why the limits are counted per process instead of in the shared store, or None."""
+    limiter: Limiter = app.extensions["dfg_limiter"]
+    if getattr(limiter, "_storage_dead", False):
+        return "the rate-limit store (DFG_RATE_LIMIT_STORAGE_URL) does not answer: limits are counted per process"
+    return None

@@ -10,6 +10,7 @@ from core.faces import FaceDetector
 from core.registry import DEFAULT_MODEL_DIR, Registry
 from core.served_model import ServedModel
 from core.settings import Settings
+from core.shared_models import open_registry
 from server.champion import ChampionHolder
 
 
@@ -21,7 +22,8 @@ def build_holder(settings: Settings, instance_path: str | Path) -> ChampionHolde
         return Checker(model, faces, max_faces=settings.max_faces)
 
     pinned = settings.model_dir is not None
-    return ChampionHolder(Registry.for_instance(instance_path),
+    registry = open_registry(settings) if settings.blob_url else Registry.for_instance(instance_path)
+    return ChampionHolder(registry,
                           Path(settings.model_dir) if pinned else DEFAULT_MODEL_DIR,
                           make_checker, threads=settings.runtime_threads, watch=not pinned)
 

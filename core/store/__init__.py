@@ -14,14 +14,26 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.store import migrate
-from core.store.tables import ApiKey, CachedCheck, Check, Dispute, Enrollment, JobState, ResultCacheEntry, ReviewItem
+from core.store.tables import (
+    ApiKey,
+    CachedCheck,
+    Check,
+    Dispute,
+    Enrollment,
+    JobState,
+    ModelChampion,
+    ModelEvent,
+    ModelVersion,
+    ResultCacheEntry,
+    ReviewItem,
+)
 
 T = TypeVar("T")
 UNIQUE_RACE_ATTEMPTS = 3
 SQLITE_BUSY_SECONDS = 15.0
 
 __all__ = ["Store", "ApiKey", "CachedCheck", "Check", "Dispute", "Enrollment", "ResultCacheEntry", "ReviewItem",
-           "JobState"]
+           "JobState", "ModelChampion", "ModelEvent", "ModelVersion"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record, synchronous: str = "FULL") -> None:

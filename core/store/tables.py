@@ -185,3 +185,40 @@ class Enrollment(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class ModelVersion(Base):
+    """A model version published to the blob store (core/shared_models.py): its metadata.json, whose
+    `files` name each file's sha256; the files are blobs `models/files/<sha256>`."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model_metadata: Mapped[dict] = mapped_column("metadata", JSON)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelChampion(Base):
+    """The one row (id 1) naming the champion every host serves; `revision` goes up with each change."""
+
+    __tablename__ = "model_champion"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100))
+    promoted_at: Mapped[str] = mapped_column(String(40))
+    previous: Mapped[list] = mapped_column(JSON)                  # earlier champions, newest last
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class ModelEvent(Base):
+    """One promote or rollback on any host (the history `models history` shows)."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(100))
+    replaced: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    at: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    host: Mapped[str] = mapped_column(String(255), default="")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import time
@@ -11,6 +12,7 @@ from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core import explain, provenance
+from core.blobs import BlobError
 from core.check import NO_FACE_NOTE, Assessment
 from core.intake import DecodedImage, decode_image
 from core.store import CachedCheck, Check
@@ -22,6 +24,7 @@ from server.errors import Problem
 from server.review import dispute_json, queue_uncertain, review_for, review_json
 from server.serving import checker
 
+log = logging.getLogger(__name__)
 bp = Blueprint("checks", __name__, url_prefix="/api/v1/checks")
 MAX_URL_LENGTH = 2048
 
@@ -184,19 +187,24 @@ def _record(check: Check, data: bytes, cached_from: str | None = None) -> None:
     cache = result_cache()
     images().remember(check.sha256, data)
 
-    def store_check(session) -> None:
+    def store_check(session, review: bool = True) -> None:
         session.add(check)
         session.flush()  # the check row first: cached_checks refers to it
         if cached_from is not None:
             session.add(CachedCheck(check_id=check.id, source_check_id=cached_from))
         # The image is written durably before the row that points at it is committed.
-        if check.verdict == "uncertain" and queue_uncertain(session, check, settings.review_uncertain_per_day):
+        if review and check.verdict == "uncertain" and queue_uncertain(session, check, settings.review_uncertain_per_day):
             images().keep(check.sha256, data)
         if cached_from is None:
             cache.put(session, check.sha256, check.model_version, check.id, _result_of(check))
 
     # Two uncertain checks of one image at once race for its review item: the loser runs again.
-    store().run(store_check, durable=False)
+    try:
+        store().run(store_check, durable=False)
+    except BlobError as error:
+        # Object storage down: the check is still answered, without a review item for an image not kept.
+        log.warning("uncertain check %s not queued for review: %s", check.id, error)
+        store().run(lambda session: store_check(session, review=False), durable=False)
     if cached_from is None and cache.due_for_pruning():
         with store().session(durable=False) as session:
             cache.prune(session)

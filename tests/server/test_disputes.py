@@ -43,7 +43,8 @@ def test_dispute_is_accepted_stored_and_shown(app, client, auth):
     assert shown["dispute"]["comment"] == "my own photo"
     assert shown["review"]["status"] == "queued" and shown["review"]["label"] is None
     # The exact bytes are kept for reviewers, content-addressed.
-    kept = app.extensions["images"].kept_dir / check["image"]["sha256"][:2] / check["image"]["sha256"]
+    images = app.extensions["images"]
+    kept = images.blobs.path(images.key("kept", check["image"]["sha256"]))
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
     [item] = _review_items(app)
     assert item.reason == "disputed" and item.check_id == check["id"] and item.push_state == "pending"
@@ -101,7 +102,7 @@ def test_without_retention_the_dispute_must_carry_the_image(tmp_path, auth, data
     accepted = client.post(f"/api/v1/checks/{check['id']}/disputes", headers=auth, content_type="multipart/form-data",
                            data={"label": "real", "image": (io.BytesIO(data), "c.jpg")})
     assert accepted.status_code == 202
-    assert not any(app.extensions["images"].cache_dir.glob("*/*"))  # nothing cached without retention
+    assert not any(app.extensions["images"].blobs.listing("images/cache"))  # nothing cached without retention
 
 
 def test_uncertain_checks_are_queued_within_the_daily_cap(tmp_path, auth, database_url):
@@ -136,19 +137,20 @@ def test_cache_prune_removes_old_and_excess_images(tmp_path):
     import os
     import time
 
+    from core.blobs import FolderBlobs
     from core.images import ImageStore
 
-    store = ImageStore(tmp_path, retention_hours=1, max_cache_bytes=250, auto_prune=False)
+    store = ImageStore(FolderBlobs(tmp_path), retention_hours=1, max_cache_bytes=250, auto_prune=False)
     digests = []
     for index in range(4):
         data = bytes([index]) * 100
         digest = hashlib.sha256(data).hexdigest()
         store.remember(digest, data)
         digests.append(digest)
-    old = store.cache_dir / digests[0][:2] / digests[0]
+    old = store.blobs.path(store.key("cache", digests[0]))
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     store.keep(digests[1])
     assert store.prune() == 2  # the expired one, then the oldest until under 250 bytes
-    remaining = {p.name for p in store.cache_dir.glob("*/*")}
+    remaining = {item.key.rsplit("/", 1)[1] for item in store.blobs.listing("images/cache")}
     assert digests[0] not in remaining and len(remaining) == 2
     assert store.read(digests[1]) is not None  # kept for review survives any prune

@@ -81,7 +81,7 @@ def test_bad_flag_unknown_check_and_a_forgotten_image(client, auth, app):
     assert response.status_code == 404
     answer = _post(client, auth, encode(astronaut(), "JPEG", quality=89))
     store = app.extensions["images"]
-    store._name(store.cache_dir, answer["image"]["sha256"]).unlink()      # retention passed
+    store.blobs.delete(store.key("cache", answer["image"]["sha256"]))      # retention passed
     response = client.get(f"/api/v1/checks/{answer['id']}/explanation", headers=auth)
     assert response.status_code == 409 and response.get_json()["type"].endswith("image-not-kept")
     assert "explain=true" in response.get_json()["detail"]
