@@ -49,6 +49,7 @@ class Blobs(Protocol):
     def put(self, key: str, data: bytes, durable: bool = True) -> None: ...
     def get(self, key: str) -> bytes | None: ...
     def exists(self, key: str) -> bool: ...
+    def copy(self, source: str, target: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def listing(self, prefix: str) -> Iterator[BlobInfo]: ...
     def ping(self) -> None: ...
@@ -79,6 +80,14 @@ class FolderBlobs:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def copy(self, source: str, target: str) -> bool:
+        """Copy a blob under another key (durably); False when `source` does not exist."""
+        data = self.get(source)
+        if data is None:
+            return False
+        self.put(target, data, durable=True)
+        return True
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
@@ -177,6 +186,21 @@ class S3Blobs:
             return self._call("head", _reraise, error)
         except Exception as error:  # noqa: BLE001
             return self._call("head", _reraise, error)
+
+    def copy(self, source: str, target: str) -> bool:
+        """Copy an object inside the store (no bytes through this host); False when `source` does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=self._name(target),
+                                    CopySource={"Bucket": self.bucket, "Key": self._name(source)})
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            return self._call("copy", _reraise, error)
+        except Exception as error:  # noqa: BLE001
+            return self._call("copy", _reraise, error)
 
     def delete(self, key: str) -> None:
         self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=self._name(key))

@@ -179,7 +179,7 @@ class SharedRegistry(Registry):
             try:
                 self.publish(version)
             except BlobError as error:
-                raise RegistryError(f"cannot publish {version} to {self.blobs.describe()}: {error}") from error
+                raise RegistryError(f"cannot publish {version}: {error}") from error
         else:
             self.verify(version)   # fetched and checked: a version other hosts could not load is not promoted
 

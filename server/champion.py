@@ -94,9 +94,12 @@ class ChampionHolder:
                 checker = self._load(self._registry.folder(version), version)
                 log.info("serving model %s (registry champion)", version)
                 return checker
-            except (ModelError, RegistryError, OSError) as error:
+            except (ModelError, RegistryError, OSError, SQLAlchemyError) as error:
                 self.refused[version] = str(error)
                 log.error("refusing model %s at start-up: %s", version, error)
+                if self._registry.shared and self.behind is None:   # the store may come back: try it again later
+                    self.behind = {"version": version, "error": str(error)}
+                    self._signature, self._retry_at = None, time.monotonic() + RETRY_SECONDS
         checker = self._load(self._fallback, None)  # the shipped or pinned model must load, or start-up fails
         log.info("serving model %s from %s", checker.model.version, self._fallback)
         return checker

@@ -34,6 +34,9 @@ def test_a_blob_is_written_read_listed_and_deleted(blobs):
     blobs.delete("images/cache/cd/two")
     assert blobs.get("images/cache/cd/two") is None
     assert [item.key for item in blobs.listing("images/cache")] == ["images/cache/ef/three"]
+    assert blobs.copy("images/cache/ef/three", "images/kept/ef/three") is True
+    assert blobs.get("images/kept/ef/three") == b"333"
+    assert blobs.copy("images/cache/00/gone", "images/kept/00/gone") is False and not blobs.exists("images/kept/00/gone")
     blobs.ping()
     with pytest.raises(ValueError):
         blobs.put("../outside", b"x")
