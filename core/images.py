@@ -121,7 +121,9 @@ class ImageStore:
         while True:
             sha256 = self._writes.get()
             try:
-                self.blobs.put(self.key("cache", sha256), self._pending[sha256], durable=False)
+                key = self.key("cache", sha256)
+                if not self.blobs.exists(key):          # written once: the same image checked again is not re-sent
+                    self.blobs.put(key, self._pending[sha256], durable=False)
             except BlobError as error:
                 log.warning("image cache: %s (a dispute of it will ask for the image again)", error)
             finally:

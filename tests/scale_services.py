@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,10 +45,18 @@ def s3_bucket(prefix: str = "dfg") -> Iterator[dict]:
     try:
         yield {"DFG_BLOB_URL": f"s3://{name}/{prefix}", "DFG_S3_ENDPOINT_URL": endpoint, **S3_CREDENTIALS}
     finally:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for item in page.get("Contents", []):
-                client.delete_object(Bucket=name, Key=item["Key"])   # one by one: no Content-MD5 needed
-        client.delete_bucket(Bucket=name)
+        # A server's background write may land after the first listing: empty it until it can go.
+        for attempt in range(5):
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+                for item in page.get("Contents", []):
+                    client.delete_object(Bucket=name, Key=item["Key"])   # one by one: no Content-MD5 needed
+            try:
+                client.delete_bucket(Bucket=name)
+                break
+            except client.exceptions.ClientError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
 
 
 def redis_url() -> str:

@@ -7,8 +7,10 @@ import os
 import threading
 import time
 
+import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from core.settings import Settings
 from core.shared_models import open_registry
@@ -21,6 +23,8 @@ from tests.scale_services import redis_url, s3_bucket
 
 KEY = "two-hosts-key-0123456789abcdef"
 LIMITED_KEY = "two-hosts-limited-0123456789ab"
+BURST_KEY = "two-hosts-burst-0123456789abcd"
+IN_FLIGHT_CAP = 2            # DFG_MAX_IN_FLIGHT_PER_KEY on each host
 PER_KEY_LIMIT = 200       # calls a minute per key; the limit test spends it for LIMITED_KEY
 MODEL_POLL_SECONDS = 1
 SWITCH_BOUND_S = 15          # a promote on one host is served by the other within this
@@ -47,7 +51,8 @@ def test_two_hosts_share_checks_images_models_limits_and_survive_one_dying(ls, t
                        "DFG_LABEL_STUDIO_PROJECT": title, "DFG_REVIEW_CONFIDENT_REAL": "0.000001"}
         shared = dict(database_url=database_url, rate_limit_storage_url=redis_url(),
                       rate_limit_per_key=f"{PER_KEY_LIMIT}/minute", model_poll_seconds=str(MODEL_POLL_SECONDS),
-                      api_keys=f"{KEY},{LIMITED_KEY}", max_in_flight_per_key="0")
+                      api_keys=f"{KEY},{LIMITED_KEY},{BURST_KEY}",
+                      max_in_flight_per_key=str(IN_FLIGHT_CAP))
         a = start_server(tmp_path / "a", KEY, env_extra={**s3, **labelstudio}, **shared)
         b = start_server(tmp_path / "b", KEY, env_extra={**s3, **labelstudio}, **shared)
         try:
@@ -56,6 +61,7 @@ def test_two_hosts_share_checks_images_models_limits_and_survive_one_dying(ls, t
             _a_check_made_on_a_is_read_explained_disputed_and_reviewed_through_b(a, b, s3, b_env, figures)
             _a_model_promoted_on_a_is_served_by_b(a, b, database_url, tmp_path, figures)
             _the_per_key_limit_is_counted_across_both(a, b, figures)
+            _the_in_flight_cap_holds_per_host(a, b, figures)
             _b_keeps_answering_when_a_dies_and_no_accepted_dispute_is_lost(a, b, figures)
         finally:
             a.stop()
@@ -135,6 +141,31 @@ def _the_per_key_limit_is_counted_across_both(a, b, figures) -> None:
     assert statuses[:PER_KEY_LIMIT] == [200] * PER_KEY_LIMIT
     figures(f"two hosts: {PER_KEY_LIMIT + 10} calls of one key alternating A/B under {PER_KEY_LIMIT}/minute: "
             f"{statuses.count(200)} answered, {statuses.count(429)} refused (one count in Redis)")
+
+
+def _the_in_flight_cap_holds_per_host(a, b, figures) -> None:
+    """Eight checks of one key at once, four to each host: each host's front admits up to its cap."""
+    photo = jpeg(np.asarray(Image.fromarray(astronaut()).resize((1920, 1080))))   # ~70 ms a check
+    start, statuses, lock = threading.Barrier(8), {"a": [], "b": []}, threading.Lock()
+
+    def send(name, server) -> None:
+        start.wait()
+        status = requests.post(f"{server.url}/api/v1/checks", data=photo, timeout=60,
+                               headers={**_auth(BURST_KEY), "Content-Type": "image/jpeg"}).status_code
+        with lock:
+            statuses[name].append(status)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in [("a", a), ("b", b)] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answered = {name: codes.count(200) for name, codes in statuses.items()}
+    assert all(set(codes) <= {200, 429} for codes in statuses.values()), statuses
+    assert all(count >= 1 for count in answered.values()) and sum(answered.values()) > IN_FLIGHT_CAP, statuses
+    figures(f"two hosts: 8 simultaneous checks of one key, 4 to each host, DFG_MAX_IN_FLIGHT_PER_KEY={IN_FLIGHT_CAP}: "
+            f"answered A {answered['a']}, B {answered['b']}, refused 429 {8 - sum(answered.values())} "
+            f"(the cap is per host: up to {2 * IN_FLIGHT_CAP} in flight across two)")
 
 
 def _b_keeps_answering_when_a_dies_and_no_accepted_dispute_is_lost(a, b, figures) -> None:

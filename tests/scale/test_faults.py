@@ -80,3 +80,27 @@ def test_with_redis_down_limits_fall_back_to_each_process_and_checks_are_answere
     assert ready["status"] == "degraded" and "rate-limit store" in ready["degraded"]["rate_limits"]
     check = client.post("/api/v1/checks", headers=AUTH, data=jpeg(coffee()), content_type="image/jpeg")
     assert check.status_code in (200, 429)
+
+
+def test_a_host_that_cannot_fetch_the_champion_serves_what_it_has_and_readyz_says_so(tmp_path, monkeypatch):
+    from core.settings import Settings
+    from core.shared_models import file_key, open_registry
+    from tests.model_versions import register_copy
+
+    with s3_bucket() as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        database_url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        publisher = open_registry(Settings(instance_dir=tmp_path / "publisher", database_url=database_url))
+        register_copy(publisher, "unfetchable-v1", tmp_path)
+        publisher.promote("unfetchable-v1")
+        publisher.blobs.delete(file_key(publisher.metadata("unfetchable-v1")["files"]["model.onnx"]))
+        app = create_app({"instance_dir": tmp_path / "host", "api_keys": [API_KEY], "database_url": database_url})
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+        degraded = ready.get_json()["degraded"]["model"]
+        assert "the champion is unfetchable-v1" in degraded and "missing" in degraded
+        assert ready.get_json()["model_version"] != "unfetchable-v1"     # the shipped default still answers
+        check = app.test_client().post("/api/v1/checks", headers=AUTH, data=jpeg(coffee()), content_type="image/jpeg")
+        assert check.status_code == 200
+        app.extensions["images"].flush()
