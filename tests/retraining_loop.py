@@ -13,6 +13,7 @@ from pathlib import Path
 from core.registry import Registry
 from core.resolution import ReviewRule
 from core.settings import Settings
+from core.shared_models import open_registry
 from server import create_app
 from tests.conftest import API_KEY
 from tests.models.tiny_data import write_tiny_set
@@ -49,7 +50,7 @@ class Loop:
         self.app = create_app({"instance_dir": folder / "instance", "api_keys": [API_KEY]})
         self.client = self.app.test_client()
         self.auth = {"Authorization": f"Bearer {API_KEY}"}
-        self.registry = Registry.for_instance(folder / "instance")
+        self.registry: Registry = open_registry(self.settings)     # with DFG_BLOB_URL: the one hosts share
         self.registry.add(champion)
         self.registry.promote(CHAMPION, note="test champion")
 
