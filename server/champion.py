@@ -48,16 +48,21 @@ class ChampionHolder:
         self._signature = self._registry.pointer_signature() if self._registry else None
         self.refused: dict[str, str] = {}   # version → why, for champions refused at start-up
         self.behind: dict | None = None     # {"version", "error"}: a new champion this process could not load
-        self._retry_at = float("-inf")
+        self._failed: tuple | None = None   # (pointer signature, when to try it again) after a failed load
         self._checker = self._initial()
 
     # --- serving ------------------------------------------------------------------------------------
     def current(self) -> Checker:
         """The checker to use for one request (take it once and keep it for the whole request)."""
-        if (self._registry is not None and self._registry.pointer_signature() != self._signature
-                and time.monotonic() >= self._retry_at):
-            self._refresh()
+        if self._registry is not None:
+            signature = self._registry.pointer_signature()
+            if signature != self._signature and not self._waiting(signature):
+                self._refresh()
         return self._checker
+
+    def _waiting(self, signature) -> bool:
+        """True while a champion that failed to load is not to be tried again yet (a new change is tried at once)."""
+        return self._failed is not None and self._failed[0] == signature and time.monotonic() < self._failed[1]
 
     @property
     def source(self) -> str:
@@ -99,7 +104,8 @@ class ChampionHolder:
                 log.error("refusing model %s at start-up: %s", version, error)
                 if self._registry.shared and self.behind is None:   # the store may come back: try it again later
                     self.behind = {"version": version, "error": str(error)}
-                    self._signature, self._retry_at = None, time.monotonic() + RETRY_SECONDS
+                    self._failed = (self._signature, time.monotonic() + RETRY_SECONDS)
+                    self._signature = None
         checker = self._load(self._fallback, None)  # the shipped or pinned model must load, or start-up fails
         log.info("serving model %s from %s", checker.model.version, self._fallback)
         return checker
@@ -126,14 +132,13 @@ class ChampionHolder:
             except (ModelError, RegistryError, OSError, ValueError, SQLAlchemyError) as error:
                 log.error("refusing new champion: %s; still serving %s (process %d)", error, old, os.getpid())
                 self.behind = {"version": version, "error": str(error)}
-                if self._registry.shared:
-                    self._retry_at = time.monotonic() + RETRY_SECONDS   # shared: the store may come back
+                if self._registry.shared:   # the store may come back: try again later, or at the next change
+                    self._failed = (signature, time.monotonic() + RETRY_SECONDS)
                 else:
                     self._signature = signature  # do not retry until the pointer changes again
                 return
             self._checker = checker  # one reference swap: requests in flight keep the old one
-            self._signature = signature
-            self.behind = None
+            self._signature, self._failed, self.behind = signature, None, None
             log.info("serving model %s (was %s) in process %d", checker.model.version, old, os.getpid())
         finally:
             self._loading.release()

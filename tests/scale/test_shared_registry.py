@@ -86,10 +86,13 @@ def test_a_host_that_cannot_fetch_the_new_champion_keeps_serving_and_says_why(ho
     a.blobs.delete(file_key(a.metadata("shared-v2")["files"]["model.onnx"]))   # then the store lost a file
     assert holder.current().model.version == "shared-v1"
     assert holder.behind["version"] == "shared-v2" and "missing" in holder.behind["error"]
+    assert holder.current().model.version == "shared-v1" and served == ["shared-v1"]   # not retried at once
     a.publish("shared-v2")                                            # the file is uploaded again
-    holder._retry_at = 0                                              # (instead of waiting RETRY_SECONDS)
+    holder._failed = (holder._failed[0], 0)                           # (instead of waiting RETRY_SECONDS)
     assert holder.current().model.version == "shared-v2" and holder.behind is None
     assert served == ["shared-v1", "shared-v2"]
+    a.rollback()                                                      # a new change is tried at once
+    assert holder.current().model.version == "shared-v1"
 
 
 def test_without_a_blob_url_the_registry_is_the_instance_folder(tmp_path):
