@@ -254,8 +254,18 @@ SPEC = {
                           **_problems(401, 415, 422, 503)}}},
         "/healthz": {"get": {"summary": "The process is alive", "security": [],
                              "responses": {"200": {"description": "alive"}}}},
-        "/readyz": {"get": {"summary": "The model is loaded and the store reachable", "security": [],
-                            "responses": {"200": {"description": "ready"}, **_problems(503)}}},
+        "/readyz": {"get": {
+            "summary": "The model is loaded and the store reachable",
+            "description": "200 while checks can be answered. status is 'degraded' when the object store, the shared "
+                           "rate-limit store or the champion model is not as it should be; degraded names each.",
+            "security": [],
+            "responses": {"200": {"description": "ready or degraded", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status", "model_version"],
+                "properties": {"status": {"enum": ["ready", "degraded"]}, "model_version": {"type": "string"},
+                               "degraded": {"type": "object", "properties": {
+                                   "blob_store": {"type": "string"}, "rate_limits": {"type": "string"},
+                                   "model": {"type": "string"}}}}}}}},
+                          **_problems(503)}}},
         "/metrics": {"get": {
             "summary": "Prometheus metrics of every worker",
             "description": "Text exposition: dfg_check_stage_seconds{stage=cache|provenance|decode|faces|crops|model|"
