@@ -48,3 +48,14 @@ def test_the_classifier_cost_bench_compares_two_model_folders(tmp_path, capsys):
     assert f"{shipped} takes" in printed and "against other-version (median)" in printed
     for name in (shipped, "other-version"):            # a row of p50, p95 and mean milliseconds per side
         assert re.search(rf"^\s*{re.escape(name)}( +\d+\.\d\d){{3}}$", printed, re.MULTILINE), printed
+
+
+def test_the_object_store_bench_prints_both_sides(tmp_path):
+    from tests.scale_services import s3_endpoint
+
+    command = [sys.executable, "-m", "bench.blob_store", "--endpoint", s3_endpoint(), "--rounds", "2", "--switches", "1"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert {"check", "dispute", "explanation", "model switch (promote → served)"} <= set(rows)
+    assert re.search(r"check p50 added by the object store: [+-]\d+\.\d ms", result.stdout)
