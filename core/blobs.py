@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -146,94 +147,96 @@ class S3Blobs:
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _call(self, what: str, call, *args, **kwargs):
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """botocore's errors (refused, unreachable, timed out) as one BlobError naming the store and the call."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return call(*args, **kwargs)
+            yield
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "?")
-            raise BlobError(f"object store {self.describe()}: {what} refused ({code})") from error
+            raise BlobError(f"object store {self.describe()}: {what} refused ({_code(error)})") from error
         except BotoCoreError as error:
             raise BlobError(f"object store {self.describe()}: {what} failed ({error.__class__.__name__})") from error
 
     def put(self, key: str, data: bytes, durable: bool = True) -> None:
         # An object store acknowledges a PUT once the object is stored: every write is durable.
-        self._call("put", self.client.put_object, Bucket=self.bucket, Key=self._name(key), Body=data)
+        name = self._name(key)
+        with self._translated("put"):
+            self.client.put_object(Bucket=self.bucket, Key=name, Body=data)
 
     def get(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            return self._call("get", _reraise, error)
-        except Exception as error:  # noqa: BLE001 - connection errors: one message for all
-            return self._call("get", _reraise, error)
-        return self._call("read", response["Body"].read)
+        name = self._name(key)
+        with self._translated("get"):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=name)
+            except Exception as error:
+                if _missing(error):
+                    return None
+                raise
+            return response["Body"].read()
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
-            return True
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return False
-            return self._call("head", _reraise, error)
-        except Exception as error:  # noqa: BLE001
-            return self._call("head", _reraise, error)
+        name = self._name(key)
+        with self._translated("head"):
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=name)
+                return True
+            except Exception as error:
+                if _missing(error):
+                    return False
+                raise
 
     def copy(self, source: str, target: str) -> bool:
         """Copy an object inside the store (no bytes through this host); False when `source` does not exist."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.copy_object(Bucket=self.bucket, Key=self._name(target),
-                                    CopySource={"Bucket": self.bucket, "Key": self._name(source)})
-            return True
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return False
-            return self._call("copy", _reraise, error)
-        except Exception as error:  # noqa: BLE001
-            return self._call("copy", _reraise, error)
+        names = self._name(source), self._name(target)
+        with self._translated("copy"):
+            try:
+                self.client.copy_object(Bucket=self.bucket, Key=names[1], CopySource={"Bucket": self.bucket, "Key": names[0]})
+                return True
+            except Exception as error:
+                if _missing(error):
+                    return False
+                raise
 
     def delete(self, key: str) -> None:
-        self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=self._name(key))
+        name = self._name(key)
+        with self._translated("delete"):
+            self.client.delete_object(Bucket=self.bucket, Key=name)
 
     def listing(self, prefix: str) -> Iterator[BlobInfo]:
-        paginator = self.client.get_paginator("list_objects_v2")
         start = self._name(prefix.rstrip("/")) + "/"
         strip = len(self.prefix) + 1 if self.prefix else 0
-        pages = self._call("list", lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=start)))
+        with self._translated("list"):
+            pages = list(self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start))
         for page in pages:
             for item in page.get("Contents", []):
                 yield BlobInfo(item["Key"][strip:], item["Size"], item["LastModified"].timestamp())
 
     def ping(self) -> None:
-        self._call("head bucket", self.client.head_bucket, Bucket=self.bucket)
+        with self._translated("head bucket"):
+            self.client.head_bucket(Bucket=self.bucket)
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (a first start on a new store)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
-                raise BlobError(f"object store {self.describe()}: bucket check refused "
-                                f"({error.response.get('Error', {}).get('Code')})") from error
-            self._call("create bucket", self.client.create_bucket, Bucket=self.bucket)
-        except Exception as error:  # noqa: BLE001
-            self._call("head bucket", _reraise, error)
+        with self._translated("create bucket"):
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except Exception as error:
+                if not _missing(error):
+                    raise
+                self.client.create_bucket(Bucket=self.bucket)
 
 
-def _reraise(error: BaseException):
-    raise error
+def _code(error) -> str:
+    return str(error.response.get("Error", {}).get("Code", "?"))
+
+
+def _missing(error: Exception) -> bool:
+    """True for S3's "no such key" answers (GET says NoSuchKey, HEAD only 404; HEAD bucket 404 too)."""
+    from botocore.exceptions import ClientError
+
+    return isinstance(error, ClientError) and _code(error) in ("NoSuchKey", "404", "NotFound")
 
 
 def open_blobs(settings, instance_dir: Path | None = None) -> Blobs:
