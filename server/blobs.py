@@ -12,24 +12,6 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def health() -> BlobHealth:
-    return current_app.extensions["blob_health"]
-
-
-def init_app(app: Flask, settings: Settings) -> Blobs:
-    """Open the blob store; an object store that is down at start-up degrades the server, not stops it."""
-    blobs = open_blobs(settings, settings.instance_path())
-    if isinstance(blobs, S3Blobs):
-        try:
-            blobs.ensure_bucket()
-            log.info("files in %s", blobs.describe())
-        except BlobError as error:
-            log.error("%s; checks are answered, images are not kept until it is back", error)
-    app.extensions["blob_health"] = BlobHealth(blobs)
-    return blobs
-
-
-
 class BlobHealth:
     """Whether the blob store answers, asked at most every `every` seconds (/readyz is polled often)."""
 
@@ -49,3 +31,20 @@ class BlobHealth:
             except BlobError as error:
                 self._problem = str(error)
         return self._problem
+
+
+def health() -> BlobHealth:
+    return current_app.extensions["blob_health"]
+
+
+def init_app(app: Flask, settings: Settings) -> Blobs:
+    """Open the blob store; an object store that is down at start-up degrades the server, not stops it."""
+    blobs = open_blobs(settings, settings.instance_path())
+    if isinstance(blobs, S3Blobs):
+        try:
+            blobs.ensure_bucket()
+            log.info("files in %s", blobs.describe())
+        except BlobError as error:
+            log.error("%s; checks are answered, images are not kept until it is back", error)
+    app.extensions["blob_health"] = BlobHealth(blobs)
+    return blobs
