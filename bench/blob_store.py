@@ -18,7 +18,6 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -29,7 +28,7 @@ from core.shared_models import open_registry
 from tests import servers
 from tests.images import distinct_face_jpegs
 from tests.model_versions import register_copy
-from tests.scale_services import S3_CREDENTIALS
+from tests.scale_services import S3_CREDENTIALS, s3_bucket
 
 KEY = "bench-blob-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -82,19 +81,11 @@ def main() -> None:
     parser.add_argument("--switches", type=int, default=4)
     args = parser.parse_args()
 
-    import boto3
-    from botocore.config import Config
-
     for name, value in S3_CREDENTIALS.items():      # scripts/swift.sh's test user, unless others are set
         os.environ.setdefault(name, value)
-    bucket = f"dfg-bench-{uuid.uuid4().hex[:12]}"
-    s3_env = {"DFG_BLOB_URL": f"s3://{bucket}/bench", "DFG_S3_ENDPOINT_URL": args.endpoint,
-              "DFG_MODEL_POLL_SECONDS": "1", **S3_CREDENTIALS}
-    client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
-                          aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                          config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
-    with tempfile.TemporaryDirectory(prefix="dfg-bench-blobs-") as scratch:
+    with s3_bucket("bench", endpoint=args.endpoint) as bucket, \
+            tempfile.TemporaryDirectory(prefix="dfg-bench-blobs-") as scratch:
+        s3_env = {**bucket, "DFG_MODEL_POLL_SECONDS": "1"}
         scratch = Path(scratch)
         local = servers.start_ours("folder", scratch / "folder", 1, 4, 1, api_key=KEY)
         remote = servers.start_ours("object store", scratch / "s3", 1, 4, 1, api_key=KEY, extra_env=s3_env)
@@ -128,10 +119,6 @@ def main() -> None:
         finally:
             local.stop()
             remote.stop()
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for item in page.get("Contents", []):
-                    client.delete_object(Bucket=bucket, Key=item["Key"])
-            client.delete_bucket(Bucket=bucket)
 
     folder, store = times["folder"], times["object store"]
     print(f"\nbench.blob_store: {args.rounds} rounds, {args.switches} model switches each; ms over HTTP, "

@@ -60,7 +60,7 @@ def _check_model(settings: Settings) -> str:
     from server.serving import build_holder
 
     try:
-        holder = build_holder(settings, settings.instance_path())
+        holder = build_holder(settings)
     except (ModelError, RegistryError, OSError) as error:
         where = "DFG_MODEL_DIR" if settings.model_dir else "the shipped model (models/default)"
         raise click.ClickException(f"cannot start: the model to serve ({where}) cannot be loaded: {error}. "

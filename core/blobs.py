@@ -239,9 +239,9 @@ def _missing(error: Exception) -> bool:
     return isinstance(error, ClientError) and _code(error) in ("NoSuchKey", "404", "NotFound")
 
 
-def open_blobs(settings, instance_dir: Path | None = None) -> Blobs:
+def open_blobs(settings) -> Blobs:
     """The blob store `settings` name: S3 when DFG_BLOB_URL is set, else the instance folder."""
     if settings.blob_url:
         return S3Blobs(settings.blob_url, settings.s3_endpoint_url, timeout=settings.blob_timeout_seconds)
-    return FolderBlobs(instance_dir or settings.instance_path())
+    return FolderBlobs(settings.instance_path())
 

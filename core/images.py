@@ -49,9 +49,7 @@ class ImageStore:
         if self.blobs.remote:
             self._write_later(sha256, data)
         else:
-            key = self.key("cache", sha256)
-            if not self.blobs.exists(key):
-                self.blobs.put(key, data, durable=False)
+            self._cache(sha256, data)
         self._maybe_prune()
 
     def keep(self, sha256: str, data: bytes | None = None) -> bool:
@@ -96,6 +94,11 @@ class ImageStore:
             removed += 1
         return removed
 
+    def _cache(self, sha256: str, data: bytes) -> None:
+        key = self.key("cache", sha256)
+        if not self.blobs.exists(key):          # written once: the same image checked again is not re-sent
+            self.blobs.put(key, data, durable=False)
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until the background writes queued so far are done (tests, shutdown)."""
         deadline = time.monotonic() + timeout
@@ -121,9 +124,7 @@ class ImageStore:
         while True:
             sha256 = self._writes.get()
             try:
-                key = self.key("cache", sha256)
-                if not self.blobs.exists(key):          # written once: the same image checked again is not re-sent
-                    self.blobs.put(key, self._pending[sha256], durable=False)
+                self._cache(sha256, self._pending[sha256])
             except BlobError as error:
                 log.warning("image cache: %s (a dispute of it will ask for the image again)", error)
             finally:

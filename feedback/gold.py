@@ -59,7 +59,7 @@ def add_gold(settings: Settings, store: Store, images: ImageStore, folder: Path,
     from core.intake import decode_image
     from server.serving import build_holder
 
-    checker = build_holder(settings, settings.instance_path()).current()
+    checker = build_holder(settings).current()
     result = GoldAdded()
     for path, label in gold_files(folder):
         if limit is not None and result.added[label] >= limit:

@@ -39,7 +39,7 @@ def health() -> BlobHealth:
 
 def init_app(app: Flask, settings: Settings) -> Blobs:
     """Open the blob store; an object store that is down at start-up degrades the server, not stops it."""
-    blobs = open_blobs(settings, settings.instance_path())
+    blobs = open_blobs(settings)
     if isinstance(blobs, S3Blobs):
         try:
             blobs.ensure_bucket()

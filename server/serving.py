@@ -7,14 +7,14 @@ from flask import Flask, current_app
 
 from core.check import Checker
 from core.faces import FaceDetector
-from core.registry import DEFAULT_MODEL_DIR, Registry
+from core.registry import DEFAULT_MODEL_DIR
 from core.served_model import ServedModel
 from core.settings import Settings
 from core.shared_models import open_registry
 from server.champion import ChampionHolder
 
 
-def build_holder(settings: Settings, instance_path: str | Path) -> ChampionHolder:
+def build_holder(settings: Settings) -> ChampionHolder:
     """One face detector for the process; the served model follows the champion unless a folder is pinned."""
     faces = FaceDetector(num_threads=settings.runtime_threads, min_score=settings.face_min_score)
 
@@ -22,8 +22,7 @@ def build_holder(settings: Settings, instance_path: str | Path) -> ChampionHolde
         return Checker(model, faces, max_faces=settings.max_faces)
 
     pinned = settings.model_dir is not None
-    registry = open_registry(settings) if settings.blob_url else Registry.for_instance(instance_path)
-    return ChampionHolder(registry,
+    return ChampionHolder(open_registry(settings),
                           Path(settings.model_dir) if pinned else DEFAULT_MODEL_DIR,
                           make_checker, threads=settings.runtime_threads, watch=not pinned)
 
@@ -38,4 +37,4 @@ def checker() -> Checker:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions["model_holder"] = build_holder(settings, app.instance_path)
+    app.extensions["model_holder"] = build_holder(settings)

@@ -28,19 +28,24 @@ def s3_endpoint() -> str:
     return endpoint
 
 
-@contextmanager
-def s3_bucket(prefix: str = "dfg") -> Iterator[dict]:
-    """Environment variables naming an empty bucket (DFG_BLOB_URL, DFG_S3_ENDPOINT_URL, credentials); emptied and
-    removed after."""
+def s3_client(endpoint: str):
+    """A boto3 client for the test store as scripts/swift.sh runs it (path-style, its test user)."""
     import boto3
     from botocore.config import Config
 
-    endpoint = s3_endpoint()
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                        config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+
+
+@contextmanager
+def s3_bucket(prefix: str = "dfg", endpoint: str | None = None) -> Iterator[dict]:
+    """Environment variables naming an empty bucket (DFG_BLOB_URL, DFG_S3_ENDPOINT_URL, credentials); emptied and
+    removed after. The store is `endpoint`, else DFG_TEST_S3_ENDPOINT (the test skips without it)."""
+    endpoint = endpoint or s3_endpoint()
+    client = s3_client(endpoint)
     name = f"dfg-test-{uuid.uuid4().hex[:16]}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                          config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
     client.create_bucket(Bucket=name)
     try:
         yield {"DFG_BLOB_URL": f"s3://{name}/{prefix}", "DFG_S3_ENDPOINT_URL": endpoint, **S3_CREDENTIALS}

@@ -19,7 +19,7 @@ from tests.e2e.servers import start_server
 from tests.images import astronaut, distinct_face_jpegs, jpeg
 from tests.integration.services import run_cli
 from tests.model_versions import register_copy
-from tests.scale_services import redis_url, s3_bucket
+from tests.scale_services import redis_url, s3_bucket, s3_client
 
 KEY = "two-hosts-key-0123456789abcdef"
 LIMITED_KEY = "two-hosts-limited-0123456789ab"
@@ -69,13 +69,11 @@ def test_two_hosts_share_checks_images_models_limits_and_survive_one_dying(ls, t
 
 
 def _a_check_made_on_a_is_read_explained_disputed_and_reviewed_through_b(a, b, s3, env, figures) -> None:
-    import boto3
-
     data = jpeg(astronaut())
     check = _check(a, data)
     sha256 = check["image"]["sha256"]
     bucket, prefix = s3["DFG_BLOB_URL"].removeprefix("s3://").split("/", 1)
-    objects = boto3.client("s3", endpoint_url=s3["DFG_S3_ENDPOINT_URL"], region_name="us-east-1")
+    objects = s3_client(s3["DFG_S3_ENDPOINT_URL"])
     deadline = time.monotonic() + 10
     while "Contents" not in objects.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/images/cache/{sha256[:2]}/"):
         assert time.monotonic() < deadline, "A did not write the checked image to the object store"
